@@ -1,0 +1,226 @@
+"""The ``hts`` command line: run, query, show, report, tc formula."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+
+__all__ = ["main"]
+
+
+def _store_from_args(args):
+    from hts.store.store import open_store
+
+    path, uri, db = args.store, args.uri, "hts"
+    if getattr(args, "config", None) and not args.store_given:
+        from hts.config import load_config
+
+        cfg = load_config(args.config)
+        path, uri, db = cfg.store.path, uri or cfg.store.uri, cfg.store.database
+    return open_store(path, uri, db).connect()
+
+
+def _cmd_run(args) -> int:
+    from tqdm import tqdm
+
+    from hts.campaign import Campaign
+    from hts.config import load_config
+    from hts.store.store import open_store
+
+    cfg = load_config(args.config)
+    store = open_store(args.store if args.store_given else cfg.store.path, args.uri or cfg.store.uri, cfg.store.database).connect()
+    bars = []
+
+    def progress(stage, total):
+        bar = tqdm(total=total, desc=f"{cfg.name}: {stage}", unit="struct", file=sys.stderr, disable=args.quiet)
+        bars.append(bar)
+        return bar.update
+
+    print(f"campaign {cfg.name}: systems {cfg.systems} at {cfg.pressures_GPa} GPa; store: {store.description}", file=sys.stderr)
+    summary = Campaign(cfg, store, progress).run()
+    for b in bars:
+        b.close()
+    print(f"generated {summary.generated} structures ({summary.new} new, {summary.skipped_existing} already in the store); "
+          f"relaxed {summary.relaxed}, failed {summary.failed}, duplicates {summary.duplicates}, phonon checks {summary.phonons}; "
+          f"{summary.wall_s:.0f} s")
+    print("candidates by status: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.statuses.items())))
+    store.close()
+    return 0
+
+
+def _query_criteria(args) -> dict:
+    q: dict = {}
+    if not args.all_roles:
+        q["role"] = "candidate"
+    if args.campaign:
+        q["campaign"] = args.campaign
+    if args.status:
+        q["status"] = {"$in": args.status.split(",")}
+    if args.formula:
+        from pymatgen.core import Composition
+
+        q["formula"] = Composition(args.formula).reduced_formula
+    if args.chemsys:
+        q["chemsys"] = "-".join(sorted(args.chemsys.split("-")))
+    if args.pressure is not None:
+        q["pressure_GPa"] = args.pressure
+    if args.max_ehull is not None:
+        q["e_above_hull_meV"] = {"$lte": args.max_ehull}
+    if args.min_tc is not None:
+        q["tc.tc_allen_dynes_K.1"] = {"$gte": args.min_tc}
+    return q
+
+
+_COLUMNS = ["id", "formula", "pressure_GPa", "status", "e_above_hull_meV", "reason"]
+
+
+def _cmd_query(args) -> int:
+    store = _store_from_args(args)
+    docs = store.find(_query_criteria(args), sort={"pressure_GPa": 1, "formula": 1})
+    store.close()
+    if args.format == "json":
+        print(json.dumps(docs, indent=1 if args.pretty else None, default=str))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(docs)
+        print(buf.getvalue(), end="")
+    else:
+        from tabulate import tabulate
+
+        rows = [[d["id"], d["formula"], d["pressure_GPa"], d["status"],
+                 "" if d.get("e_above_hull_meV") is None else f"{d['e_above_hull_meV']:.1f}", (d.get("reason") or "")[:70]]
+                for d in docs]
+        print(tabulate(rows, headers=["id", "formula", "P (GPa)", "status", "E_hull (meV/at)", "reason"]))
+        print(f"{len(docs)} documents")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    store = _store_from_args(args)
+    doc = store.get(args.id)
+    store.close()
+    if doc is None:
+        print(f"hts: no document with id {args.id}", file=sys.stderr)
+        return 1
+    print(json.dumps(doc, indent=1, default=str))
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from hts.report import format_funnel, funnel, hull_plots
+
+    store = _store_from_args(args)
+    f = funnel(store, args.campaign)
+    if f["candidates"] == 0:
+        print(f"hts: campaign {args.campaign!r} has no candidates in {store.description}", file=sys.stderr)
+        return 1
+    print(format_funnel(f))
+    paths = hull_plots(store, args.campaign, args.out)
+    store.close()
+    for p in paths:
+        print(f"hull plot: {p}")
+    return 0
+
+
+def _cmd_tc_formula(args) -> int:
+    from hts.tc.formulas import allen_dynes_tc, mcmillan_allen_dynes_tc, mcmillan_tc
+
+    out = {
+        "lambda": args.lam, "omega_log_K": args.wlog, "omega_2_K": args.w2, "mustar": args.mustar,
+        "mcmillan_allen_dynes": mcmillan_allen_dynes_tc(args.lam, args.wlog, args.mustar),
+        "allen_dynes": allen_dynes_tc(args.lam, args.wlog, args.mustar, args.w2),
+        "allen_dynes_f1_only": allen_dynes_tc(args.lam, args.wlog, args.mustar, None),
+    }
+    if args.theta_d:
+        out["mcmillan_theta_d"] = mcmillan_tc(args.lam, args.theta_d, args.mustar)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            if v is not None:
+                print(f"{k:>24}: {v:.4g}" if isinstance(v, float) else f"{k:>24}: {v}")
+    return 0
+
+
+def _add_store_args(p):
+    p.add_argument("--store", default=None, help="embedded store directory (default: the config's, else ./hts_store)")
+    p.add_argument("--uri", default=None, help="MongoDB URI (else env HTS_MONGO_URI)")
+    p.add_argument("--config", default=None, help="campaign YAML whose store settings to use")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="hts", description="High-throughput screening of hydride superconductors")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("run", help="run a campaign (resumes: finished candidates are not recomputed)")
+    p.add_argument("config")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--store", default=None)
+    p.add_argument("--uri", default=None)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("query", help="list candidates matching filters")
+    _add_store_args(p)
+    p.add_argument("--campaign")
+    p.add_argument("--status", help="comma-separated statuses")
+    p.add_argument("--formula")
+    p.add_argument("--chemsys", help="e.g. H-La-Y")
+    p.add_argument("--pressure", type=float, help="GPa")
+    p.add_argument("--max-ehull", type=float, help="meV/atom")
+    p.add_argument("--min-tc", type=float, help="K (upper end of the Allen-Dynes range)")
+    p.add_argument("--all-roles", action="store_true", help="include hull references")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--pretty", action="store_true")
+    p.set_defaults(func=_cmd_query)
+
+    p = sub.add_parser("show", help="print one document")
+    _add_store_args(p)
+    p.add_argument("id")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("report", help="funnel table and hull plots of a campaign")
+    _add_store_args(p)
+    p.add_argument("campaign")
+    p.add_argument("--out", default="hts_report", help="directory for PNGs")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("tc", help="superconducting Tc tools")
+    tsub = p.add_subparsers(dest="tc_cmd", required=True)
+    f = tsub.add_parser("formula", help="McMillan / Allen-Dynes Tc from lambda and omega_log")
+    f.add_argument("--lam", type=float, required=True)
+    f.add_argument("--wlog", type=float, required=True, help="omega_log (K)")
+    f.add_argument("--w2", type=float, default=None, help="omega_2 (K); enables f2")
+    f.add_argument("--mustar", type=float, default=0.1)
+    f.add_argument("--theta-d", type=float, default=None, help="Debye temperature (K) for McMillan's original form")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=_cmd_tc_formula)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args.store_given = getattr(args, "store", None) is not None
+    if getattr(args, "store", None) is None:
+        args.store = "hts_store"
+    if getattr(args, "uri", None) is None:
+        args.uri = None
+    from hts.config import ConfigError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"hts: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

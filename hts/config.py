@@ -1,0 +1,226 @@
+"""Campaign configuration: a YAML file validated by pydantic.
+
+Errors name the offending field, e.g. ``pressures_GPa.0: pressure must be >= 0 GPa``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pymatgen.core import Element
+
+__all__ = ["CampaignConfig", "ConfigError", "load_config"]
+
+
+class ConfigError(ValueError):
+    """A campaign file that cannot be read or does not validate."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_element(symbol: str) -> str:
+    if not Element.is_valid_symbol(symbol):
+        raise ValueError(f"unknown element {symbol!r}")
+    return symbol
+
+
+class SubstitutionSettings(_Strict):
+    """Substitutional ternaries from the shipped binary/ternary hydride prototypes."""
+
+    enabled: bool = True
+    prototypes: list[str] | None = None  # None: every shipped prototype
+    rules: list[Literal["identity", "z_neighbour", "same_group", "ionic_radius", "probability"]] = [
+        "identity",
+        "z_neighbour",
+        "same_group",
+        "ionic_radius",
+        "probability",
+    ]
+    probability_threshold: float = Field(0.001, gt=0, lt=1)
+    ionic_radius_tolerance: float = Field(0.15, gt=0, lt=1)
+    max_atoms: int = Field(24, ge=1)
+    max_candidates: int | None = Field(None, ge=1)
+
+
+class RandomSettings(_Strict):
+    """AIRSS-style random symmetric cells (pyxtal)."""
+
+    enabled: bool = True
+    n_structures: int = Field(20, ge=0)
+    stoichiometries: list[str] = Field(default_factory=list)  # e.g. ["LaYH6"]; empty: from prototypes
+    formula_units: list[int] = [1]
+    space_groups: list[int] | None = None  # None: sample 2..230 weighted to high symmetry
+    max_atoms: int = Field(16, ge=1)
+    seed: int = 0
+    # minimum separations in Angstrom at 100 GPa, scaled by (V(P)/V(100))^(1/3)
+    min_sep_HH: float = Field(0.8, gt=0)
+    min_sep_HX: float = Field(1.1, gt=0)
+    min_sep_XX: float = Field(1.8, gt=0)
+    volume_factor: float = Field(1.0, gt=0)
+
+    @field_validator("space_groups")
+    @classmethod
+    def _sg_range(cls, v):
+        if v is not None:
+            bad = [g for g in v if not 1 <= g <= 230]
+            if bad:
+                raise ValueError(f"space groups must be 1..230, got {bad}")
+        return v
+
+
+class GeneratorSettings(_Strict):
+    substitution: SubstitutionSettings = SubstitutionSettings()
+    random: RandomSettings = RandomSettings()
+
+
+class RelaxSettings(_Strict):
+    """Relaxation at pressure with an ML potential (prescreen)."""
+
+    engine: Literal["mlip"] = "mlip"
+    model: str = "7net-mf-0"
+    fmax_eV_A: float = Field(0.05, gt=0)
+    max_steps: int = Field(200, ge=1)
+    optimizer: Literal["FIRE", "BFGS", "LBFGS"] = "FIRE"
+    keep_symmetry: bool = True
+    symprec: float = Field(0.01, gt=0)
+    max_volume_ratio: float = Field(3.0, gt=1)
+    min_distance_A: float = Field(0.5, gt=0)
+    workers: int = Field(1, ge=1)
+    torch_threads: int | None = Field(None, ge=1)
+
+
+class ReferenceSettings(_Strict):
+    """Hull references computed by hts at the same pressure with the same engine."""
+
+    elements: bool = True
+    element_phases: int | None = Field(None, ge=1)  # trial phases per element (None: all)
+    sub_binaries: bool = True
+    mp_api: bool = False  # optional: extra reference structures from the Materials Project
+
+
+class StabilitySettings(_Strict):
+    hull_threshold_meV: float = Field(50.0, ge=0)
+
+
+class PhononSettings(_Strict):
+    enabled: bool = True
+    filter: bool = True  # if False, the result is stored but does not stop the candidate
+    supercell_min_length_A: float = Field(6.0, gt=0)
+    max_supercell_atoms: int = Field(64, ge=1)
+    displacement_A: float = Field(0.01, gt=0)
+    mesh: int = Field(8, ge=1)
+    imaginary_tol_THz: float = Field(0.5, ge=0)
+    gamma_acoustic_tol_THz: float = Field(1.0, ge=0)
+    max_candidates: int | None = Field(None, ge=0)
+
+
+class TcSettings(_Strict):
+    mustar: list[float] = [0.10, 0.13]
+
+    @field_validator("mustar")
+    @classmethod
+    def _mu_range(cls, v):
+        if not v or any(not 0 <= m < 0.5 for m in v):
+            raise ValueError("mu* values must be in [0, 0.5)")
+        return v
+
+
+class StoreSettings(_Strict):
+    """Where documents go: an embedded on-disk store (default) or a MongoDB URI."""
+
+    path: str = "hts_store"  # embedded store directory (relative to the working directory)
+    uri: str | None = None  # mongodb://... ; credentials from env HTS_MONGO_URI are preferred
+    database: str = "hts"
+
+
+class CampaignConfig(_Strict):
+    name: str = Field(..., min_length=1)
+    systems: list[str] = Field(..., min_length=1)  # e.g. ["La-Y-H"]
+    pressures_GPa: list[float] = Field(..., min_length=1)
+    generators: GeneratorSettings = GeneratorSettings()
+    relax: RelaxSettings = RelaxSettings()
+    references: ReferenceSettings = ReferenceSettings()
+    stability: StabilitySettings = StabilitySettings()
+    phonons: PhononSettings = PhononSettings()
+    tc: TcSettings = TcSettings()
+    store: StoreSettings = StoreSettings()
+
+    @field_validator("systems")
+    @classmethod
+    def _systems(cls, v):
+        out = []
+        for sys_ in v:
+            els = [e.strip() for e in sys_.split("-") if e.strip()]
+            for e in els:
+                _check_element(e)
+            if "H" not in els:
+                raise ValueError(f"system {sys_!r} contains no hydrogen")
+            if len(els) < 2:
+                raise ValueError(f"system {sys_!r} needs at least one element besides H")
+            out.append("-".join(sorted(set(els))))
+        return out
+
+    @field_validator("pressures_GPa")
+    @classmethod
+    def _pressures(cls, v):
+        for p in v:
+            if p < 0:
+                raise ValueError(f"pressure must be >= 0 GPa, got {p}")
+            if p > 1000:
+                raise ValueError(f"pressure {p} GPa is beyond 1 TPa; check the unit (GPa)")
+        return v
+
+    @model_validator(mode="after")
+    def _stoich(self):
+        from pymatgen.core import Composition
+
+        allowed = {e for s in self.systems for e in s.split("-")}
+        for f in self.generators.random.stoichiometries:
+            try:
+                comp = Composition(f)
+            except Exception as exc:  # pymatgen raises several types
+                raise ValueError(f"generators.random.stoichiometries: cannot parse {f!r}") from exc
+            extra = {str(e) for e in comp.elements} - allowed
+            if extra:
+                raise ValueError(
+                    f"generators.random.stoichiometries: {f!r} has elements {sorted(extra)} "
+                    f"outside the campaign systems {self.systems}"
+                )
+        return self
+
+    @property
+    def elements(self) -> list[str]:
+        return sorted({e for s in self.systems for e in s.split("-")})
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: str | Path) -> CampaignConfig:
+    """Read and validate a campaign YAML file; raises :class:`ConfigError` with field names."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read campaign file {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return CampaignConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid campaign configuration\n{_format_errors(exc)}") from exc

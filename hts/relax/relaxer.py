@@ -1,0 +1,181 @@
+"""Relaxation at constant pressure with an ML potential.
+
+Pressure enters through ASE's ``FrechetCellFilter(scalar_pressure=P)``; the stored
+enthalpy is H = E + P V. A relaxation that diverges (non-finite energy, volume ratio
+outside bounds, atoms closer than a bound) or does not converge becomes a failure
+result with a reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from hts.relax.mlip import get_calculator, model_version, set_torch_threads
+from hts.units import GPA_TO_EV_PER_A3
+
+__all__ = ["RelaxResult", "MLIPRelaxMaker"]
+
+
+class _Diverged(RuntimeError):
+    pass
+
+
+@dataclass
+class RelaxResult:
+    """Outcome of one relaxation. Energies in eV (total), volume in Angstrom^3."""
+
+    ok: bool
+    structure: Structure | None
+    energy_eV: float | None = None
+    enthalpy_eV: float | None = None
+    volume_A3: float | None = None
+    n_atoms: int = 0
+    n_steps: int = 0
+    converged: bool = False
+    reason: str | None = None
+    failure_type: str | None = None  # invalid_structure | diverged | not_converged | engine_error
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    trajectory: dict = field(default_factory=dict)  # energies, volumes per step (big-array store)
+
+    @property
+    def enthalpy_per_atom(self) -> float | None:
+        return None if self.enthalpy_eV is None else self.enthalpy_eV / self.n_atoms
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        d.pop("structure")
+        d.pop("trajectory")
+        return d
+
+
+def _min_distance(atoms) -> float:
+    if len(atoms) < 2:
+        # a single atom: nearest periodic image
+        return float(min(np.linalg.norm(atoms.cell, axis=1)))
+    d = atoms.get_all_distances(mic=True)
+    np.fill_diagonal(d, np.inf)
+    return float(d.min())
+
+
+@dataclass
+class MLIPRelaxMaker:
+    """Relax structures at a scalar pressure with an offline MLIP (many per call).
+
+    Parameters mirror atomate2's ForceFieldRelaxMaker: ``fmax`` in eV/Angstrom,
+    ``max_steps`` optimizer steps; ``keep_symmetry`` adds ASE's FixSymmetry.
+    """
+
+    model: str = "7net-mf-0"
+    fmax: float = 0.05
+    max_steps: int = 200
+    optimizer: str = "FIRE"
+    keep_symmetry: bool = True
+    symprec: float = 0.01
+    max_volume_ratio: float = 3.0
+    min_distance_A: float = 0.5
+    workers: int = 1
+    torch_threads: int | None = None
+
+    @property
+    def engine_version(self) -> str:
+        return model_version(self.model)
+
+    def relax(self, structure: Structure, pressure_GPa: float) -> RelaxResult:
+        """Relax one structure; never raises for physics failures."""
+        from ase.constraints import FixSymmetry
+        from ase.filters import FrechetCellFilter
+        from ase.optimize import BFGS, FIRE, LBFGS
+
+        t0, c0 = time.time(), time.process_time()
+        atoms = AseAtomsAdaptor.get_atoms(structure)
+        atoms.calc = get_calculator(self.model)
+        v0 = atoms.get_volume()
+        dmin0 = _min_distance(atoms)
+        if dmin0 < self.min_distance_A:
+            return RelaxResult(False, None, n_atoms=len(atoms), reason=f"invalid input structure: atoms {dmin0:.2f} A apart "
+                               f"(bound {self.min_distance_A} A)", failure_type="invalid_structure")
+        energies: list[float] = []
+        volumes: list[float] = []
+        if self.keep_symmetry:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                atoms.set_constraint(FixSymmetry(atoms, symprec=self.symprec))
+        p = pressure_GPa * GPA_TO_EV_PER_A3
+        filt = FrechetCellFilter(atoms, scalar_pressure=p)
+        opt = {"FIRE": FIRE, "BFGS": BFGS, "LBFGS": LBFGS}[self.optimizer](filt, logfile=None)
+
+        def _check():
+            e = atoms.get_potential_energy()
+            v = atoms.get_volume()
+            energies.append(float(e))
+            volumes.append(float(v))
+            if not math.isfinite(e) or not np.isfinite(atoms.get_forces()).all():
+                raise _Diverged("non-finite energy or forces")
+            ratio = v / v0
+            if not 1.0 / self.max_volume_ratio <= ratio <= self.max_volume_ratio:
+                raise _Diverged(f"volume changed by a factor {ratio:.2f} (bound {self.max_volume_ratio})")
+            dmin = _min_distance(atoms)
+            if dmin < self.min_distance_A:
+                raise _Diverged(f"atoms {dmin:.2f} A apart (bound {self.min_distance_A} A)")
+
+        opt.attach(_check, interval=1)
+        traj = {"energy_eV": energies, "volume_A3": volumes}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                converged = bool(opt.run(fmax=self.fmax, steps=self.max_steps))
+        except _Diverged as exc:
+            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=f"relaxation diverged: {exc}",
+                               failure_type="diverged", cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
+        except Exception as exc:  # model or ASE error on this structure
+            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=f"engine error: {type(exc).__name__}: {exc}",
+                               failure_type="engine_error", cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
+        atoms.set_constraint()
+        e = float(atoms.get_potential_energy())
+        v = float(atoms.get_volume())
+        relaxed = AseAtomsAdaptor.get_structure(atoms)
+        res = RelaxResult(
+            ok=converged, structure=relaxed, energy_eV=e, enthalpy_eV=e + p * v, volume_A3=v, n_atoms=len(atoms),
+            n_steps=opt.nsteps, converged=converged, cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj,
+        )
+        if not converged:
+            res.reason = f"not converged to fmax={self.fmax} eV/A in {self.max_steps} steps"
+            res.failure_type = "not_converged"
+        return res
+
+    def relax_many(self, structures: list[Structure], pressure_GPa: float, progress=None) -> list[RelaxResult]:
+        """Relax a batch; ``workers`` > 1 uses processes that each load the model once."""
+        if self.workers <= 1 or len(structures) <= 1:
+            set_torch_threads(self.torch_threads)
+            out = []
+            for s in structures:
+                out.append(self.relax(s, pressure_GPa))
+                if progress:
+                    progress(1)
+            return out
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.torch_threads or 1)) as ex:
+            futures = [ex.submit(_relax_in_worker, self, s, pressure_GPa) for s in structures]
+            out = []
+            for f in futures:
+                out.append(f.result())
+                if progress:
+                    progress(1)
+            return out
+
+
+def _init_worker(model: str, threads: int) -> None:
+    set_torch_threads(threads)
+    get_calculator(model)
+
+
+def _relax_in_worker(maker: MLIPRelaxMaker, structure: Structure, pressure_GPa: float) -> RelaxResult:
+    return maker.relax(structure, pressure_GPa)

@@ -1,0 +1,109 @@
+"""Campaign report: the funnel (how many candidates reached and left each stage, and why)
+and one enthalpy-hull plot per chemical system and pressure."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from pymatgen.core import Composition
+
+from hts.stability.hull import enthalpy_hull
+from hts.store.store import CandidateStore
+
+__all__ = ["funnel", "format_funnel", "hull_plots"]
+
+_STAGES = [
+    ("generated", None),
+    ("relaxed", "relax"),
+    ("unique", "dedup"),
+    ("on/near hull", "hull"),
+    ("dynamically stable", "phonons"),
+    ("Tc computed", "tc"),
+]
+
+
+def _reason_key(reason: str | None) -> str:
+    """Group reasons by their text without numbers/ids."""
+    if not reason:
+        return "(no reason)"
+    r = re.sub(r"hts-[0-9a-f]+", "<id>", reason)
+    r = re.sub(r"-?\d+(\.\d+)?", "#", r)
+    return r[:90]
+
+
+def funnel(store: CandidateStore, campaign: str) -> dict:
+    docs = store.find({"campaign": campaign, "role": "candidate"}, properties=["status", "stage", "reason"])
+    n = len(docs)
+    lost = {stage: Counter() for _, stage in _STAGES if stage}
+    for d in docs:
+        if d["status"] in ("failed", "duplicate", "off_hull", "dyn_unstable"):
+            lost.setdefault(d.get("stage") or "relax", Counter())[f"{d['status']}: {_reason_key(d.get('reason'))}"] += 1
+        elif d["status"] in ("generated",):
+            lost["relax"]["pending: not yet relaxed"] += 1
+        elif d["status"] == "relaxed":
+            lost["hull"]["pending: no hull yet"] += 0
+    rows = []
+    remaining = n
+    for name, stage in _STAGES:
+        if stage:
+            left = sum(lost.get(stage, Counter()).values())
+            if stage == "tc":
+                left = sum(1 for d in docs if d["status"] == "tc_pending")
+                lost["tc"] = Counter({"pending: awaiting DFPT": left}) if left else Counter()
+            remaining -= left
+            rows.append({"stage": name, "reached": remaining, "left": left, "why": dict(lost.get(stage, {}))})
+        else:
+            rows.append({"stage": name, "reached": n, "left": 0, "why": {}})
+    statuses = Counter(d["status"] for d in docs)
+    return {"campaign": campaign, "candidates": n, "rows": rows, "statuses": dict(statuses)}
+
+
+def format_funnel(f: dict) -> str:
+    lines = [f"Campaign {f['campaign']}: {f['candidates']} candidates",
+             f"{'stage':<22}{'reached':>8}{'left':>6}  why"]
+    for r in f["rows"]:
+        why = "; ".join(f"{k} x{v}" for k, v in sorted(r["why"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"{r['stage']:<22}{r['reached']:>8}{r['left']:>6}  {why}")
+    lines.append("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(f["statuses"].items())))
+    return "\n".join(lines)
+
+
+def hull_plots(store: CandidateStore, campaign: str, out_dir: str | Path) -> list[Path]:
+    """One PNG per (system, pressure) with pymatgen's PDPlotter (matplotlib backend)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pymatgen.analysis.phase_diagram import PDPlotter
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mine = store.find({"campaign": campaign}, properties=["system", "pressure_GPa", "engine"])
+    keys = sorted({(d["system"], d["pressure_GPa"]) for d in mine if d.get("engine")})
+    model = next((d["engine"]["model"] for d in mine if d.get("engine")), None)
+    paths = []
+    for system, p in keys:
+        els = set(system.split("-"))
+        pool = [d for d in store.find({"pressure_GPa": p, "engine.model": model, "enthalpy_eV_per_atom": {"$ne": None},
+                                       "status": {"$nin": ["failed", "duplicate", "generated"]}},
+                                      properties=["id", "formula", "chemsys", "enthalpy_eV_per_atom"])
+                if set(d["chemsys"].split("-")) <= els]
+        entries = {}
+        for d in pool:
+            comp = Composition(d["formula"])
+            entries[d["id"]] = (comp, d["enthalpy_eV_per_atom"] * comp.num_atoms)
+        try:
+            pd, _ = enthalpy_hull(entries)
+        except Exception:
+            continue
+        plotter = PDPlotter(pd, backend="matplotlib", show_unstable=0.3)
+        ax = plotter.get_plot()
+        fig = ax.figure if hasattr(ax, "figure") else plt.gcf()
+        fig.suptitle(f"{system} at {p:g} GPa: enthalpy hull ({model})")
+        path = out_dir / f"hull_{campaign}_{system}_{p:g}GPa.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close("all")
+        paths.append(path)
+    return paths

@@ -1,0 +1,119 @@
+"""Harmonic phonon check with phonopy and the same ML potential as the relaxation.
+
+Classification of the lowest frequency on a q mesh plus Gamma (imaginary modes are
+negative numbers, THz):
+
+- ``stable``: no mode below -imaginary_tol
+- ``acoustic_noise``: the only modes below -imaginary_tol are the three acoustic
+  branches at q within one mesh step of Gamma, and above -gamma_acoustic_tol
+- ``unstable``: anything else
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from pymatgen.core import Structure
+from pymatgen.io.phonopy import get_phonopy_structure
+
+from hts.relax.mlip import get_calculator
+
+__all__ = ["PhononResult", "phonon_check", "supercell_matrix"]
+
+
+@dataclass
+class PhononResult:
+    classification: str  # stable | acoustic_noise | unstable | failed
+    min_frequency_THz: float | None
+    min_q: list[float] | None
+    max_frequency_THz: float | None
+    supercell: list[int]
+    n_displacements: int
+    mesh: list[int]
+    reason: str | None = None
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+    # arrays for the additional store
+    frequencies_THz: list | None = None
+    qpoints: list | None = None
+    dos_frequencies_THz: list | None = None
+    dos: list | None = None
+
+    def summary(self) -> dict:
+        d = asdict(self)
+        for k in ("frequencies_THz", "qpoints", "dos_frequencies_THz", "dos"):
+            d.pop(k)
+        return d
+
+
+def supercell_matrix(structure: Structure, min_length: float, max_atoms: int) -> list[int]:
+    """Diagonal supercell with every lattice vector >= min_length (Angstrom) if it fits max_atoms."""
+    abc = np.array(structure.lattice.abc)
+    mult = np.maximum(1, np.ceil(min_length / abc)).astype(int)
+    while np.prod(mult) * len(structure) > max_atoms and mult.max() > 1:
+        mult[np.argmax(mult)] -= 1
+    return [int(m) for m in mult]
+
+
+def phonon_check(
+    structure: Structure,
+    model: str,
+    min_length: float = 6.0,
+    max_atoms: int = 64,
+    displacement: float = 0.01,
+    mesh: int = 8,
+    imaginary_tol: float = 0.5,
+    gamma_acoustic_tol: float = 1.0,
+    calculator=None,
+) -> PhononResult:
+    """Finite-displacement phonons with the MLIP; never raises for physics failures."""
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    t0, c0 = time.time(), time.process_time()
+    sc = supercell_matrix(structure, min_length, max_atoms)
+    mesh_l = [mesh] * 3
+    try:
+        calc = calculator or get_calculator(model)
+        ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(sc), primitive_matrix=None)
+        ph.generate_displacements(distance=displacement)
+        from ase import Atoms
+
+        forces = []
+        for cell in ph.supercells_with_displacements:
+            atoms = Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
+            atoms.calc = calc
+            f = atoms.get_forces()
+            forces.append(f - f.mean(axis=0))  # remove drift
+        ph.forces = np.array(forces)
+        ph.produce_force_constants()
+        ph.symmetrize_force_constants()
+        ph.run_mesh(mesh_l, with_eigenvectors=False, is_gamma_center=True)
+        m = ph.get_mesh_dict()
+        freqs, qpts = np.asarray(m["frequencies"]), np.asarray(m["qpoints"])
+        ph.run_total_dos()
+        dos = ph.get_total_dos_dict()
+    except Exception as exc:
+        return PhononResult("failed", None, None, None, sc, 0, mesh_l, reason=f"phonon calculation failed: {type(exc).__name__}: {exc}",
+                            cpu_s=time.process_time() - c0, wall_s=time.time() - t0)
+    fmin = float(freqs.min())
+    iq, _ = np.unravel_index(np.argmin(freqs), freqs.shape)
+    qmin = [float(x) for x in qpts[iq]]
+    bad = freqs < -imaginary_tol
+    if not bad.any():
+        cls = "stable"
+    else:
+        near_gamma = np.linalg.norm(qpts, axis=1) <= 1.0 / mesh + 1e-8
+        acoustic = np.zeros_like(bad)
+        acoustic[:, :3] = True
+        only_acoustic_gamma = not (bad & ~(near_gamma[:, None] & acoustic)).any()
+        cls = "acoustic_noise" if only_acoustic_gamma and fmin > -gamma_acoustic_tol else "unstable"
+    return PhononResult(
+        cls, fmin, qmin, float(freqs.max()), sc, len(ph.supercells_with_displacements), mesh_l,
+        reason=None if cls != "unstable" else f"imaginary mode {fmin:.2f} THz at q={np.round(qmin, 3).tolist()}",
+        cpu_s=time.process_time() - c0, wall_s=time.time() - t0,
+        frequencies_THz=freqs.tolist(), qpoints=qpts.tolist(),
+        dos_frequencies_THz=np.asarray(dos["frequency_points"]).tolist(), dos=np.asarray(dos["total_dos"]).tolist(),
+    )

@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import pytest
+
+from hts.config import ConfigError, load_config
+
+GOOD = """
+name: t
+systems: [La-Y-H]
+pressures_GPa: [150]
+"""
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_good_config_has_defaults(tmp_path):
+    cfg = load_config(_write(tmp_path, GOOD))
+    assert cfg.systems == ["H-La-Y"] and cfg.pressures_GPa == [150.0]
+    assert cfg.tc.mustar == [0.10, 0.13]
+    assert cfg.store.uri is None and cfg.store.path == "hts_store"
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("name: t\nsystems: [La-Y-H]\npressures_GPa: [150\n", "not valid YAML"),
+    ("name: t\nsystems: [Xx-H]\npressures_GPa: [150]\n", "systems: unknown element 'Xx'"),
+    ("name: t\nsystems: [La-H]\npressures_GPa: [-5]\n", "pressures_GPa: pressure must be >= 0 GPa"),
+    ("name: t\nsystems: [La-Y]\npressures_GPa: [100]\n", "contains no hydrogen"),
+    ("name: t\nsystems: [La-H]\npressures_GPa: [100]\nrelax: {fmax_eV_A: -1}\n", "relax.fmax_eV_A"),
+    ("name: t\nsystems: [La-H]\npressures_GPa: [100]\nrelx: {}\n", "relx"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_bad_config_names_the_field(tmp_path, text, needle):
+    with pytest.raises(ConfigError) as exc:
+        load_config(_write(tmp_path, text))
+    assert needle in str(exc.value)
+
+
+def test_cli_rejects_bad_config_and_writes_nothing(tmp_path):
+    p = _write(tmp_path, "name: t\nsystems: [La-H]\npressures_GPa: [-5]\n")
+    r = subprocess.run([sys.executable, "-m", "hts.cli", "run", str(p), "--store", str(tmp_path / "st")],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2
+    assert "pressures_GPa: pressure must be >= 0 GPa" in r.stderr
+    assert not (tmp_path / "st").exists()

@@ -1,0 +1,49 @@
+"""Relaxation at pressure with the shipped MLIP weights (7net-l3i5), and failure handling."""
+
+import numpy as np
+import pytest
+from ase.calculators.calculator import Calculator, all_changes
+from pymatgen.core import Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from hts.generate.prototypes import prototype_structure
+from hts.relax import relaxer as relaxer_mod
+from hts.relax.relaxer import MLIPRelaxMaker
+from hts.units import GPA_TO_EV_PER_A3
+
+
+@pytest.mark.parametrize("name,a_ref", [("H3S_Im-3m", 3.09), ("CaH6_Im-3m", 3.5)])
+def test_hydride_lattice_at_150_GPa(name, a_ref):
+    r = MLIPRelaxMaker(model="7net-l3i5", fmax=0.02, max_steps=150).relax(prototype_structure(name).get_primitive_structure(), 150.0)
+    assert r.ok and r.converged
+    sga = SpacegroupAnalyzer(r.structure, symprec=0.01)
+    assert sga.get_space_group_symbol() == "Im-3m"
+    a = sga.get_conventional_standard_structure().lattice.a
+    assert a == pytest.approx(a_ref, rel=0.05)
+    # enthalpy bookkeeping: H = E + PV
+    assert r.enthalpy_eV == pytest.approx(r.energy_eV + 150.0 * GPA_TO_EV_PER_A3 * r.volume_A3, rel=1e-12)
+
+
+class _NaNCalc(Calculator):
+    implemented_properties = ["energy", "forces", "stress"]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        n = len(self.atoms)
+        self.results = {"energy": float("nan"), "forces": np.full((n, 3), np.nan), "stress": np.zeros(6)}
+
+
+def test_diverging_relaxation_is_a_failure_record(monkeypatch):
+    monkeypatch.setattr(relaxer_mod, "get_calculator", lambda model: _NaNCalc())
+    s = Structure(Lattice.cubic(3.0), ["H", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    r = MLIPRelaxMaker(keep_symmetry=False).relax(s, 100.0)
+    assert not r.ok and r.failure_type == "diverged"
+    assert "non-finite" in r.reason
+    assert r.structure is None
+
+
+def test_overlapping_atoms_rejected_before_relaxation():
+    s = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.05, 0, 0]])
+    r = MLIPRelaxMaker(model="7net-l3i5").relax(s, 100.0)
+    assert not r.ok and r.failure_type == "invalid_structure"
+    assert "0.15 A apart" in r.reason

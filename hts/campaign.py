@@ -132,9 +132,12 @@ class Campaign:
         self._summary.skipped_existing = len(existing)
         return new
 
-    def stage_relax(self) -> None:
-        """Relax every 'generated' document of this campaign, pressure by pressure."""
-        todo = self.store.find({"campaign": self.cfg.name, "status": "generated"})
+    def stage_relax(self, ids: list[str] | None = None) -> None:
+        """Relax 'generated' documents of this campaign (all, or ``ids``), pressure by pressure."""
+        crit = {"campaign": self.cfg.name, "status": "generated"}
+        if ids is not None:
+            crit["id"] = {"$in": list(ids)}
+        todo = self.store.find(crit)
         tick = self.progress("relax", len(todo)) if self.progress else None
         for p in sorted({d["pressure_GPa"] for d in todo}):
             batch = [d for d in todo if d["pressure_GPa"] == p]
@@ -267,6 +270,8 @@ class Campaign:
                 tick(1)
 
     # -- driver ----------------------------------------------------------
+    _summary: RunSummary = RunSummary()
+
     def run(self) -> RunSummary:
         t0 = time.time()
         self._summary = RunSummary()

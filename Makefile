@@ -1,0 +1,49 @@
+# hts: two commands on a fresh Debian machine.
+#   make demo   set up and run the demo campaign on the embedded store, then query + report
+#   make test   set up and run the test suite
+# Both are idempotent: apt packages and the virtualenv are installed only when missing.
+
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
+APT_PKGS := quantum-espresso quantum-espresso-data
+STAMP   := $(VENV)/.hts-installed
+
+.PHONY: demo test test-all setup apt clean-demo
+
+apt:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing apt packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	@# CPU torch first, so that no dependency pulls the CUDA build
+	@if [ -n "$(TORCH_WHEEL)" ]; then $(BIN)/pip install -q "$(TORCH_WHEEL)"; \
+	 else $(BIN)/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu; fi
+	$(BIN)/pip install -q -e ".[test]"
+	@touch $(STAMP)
+
+setup: apt $(STAMP)
+
+demo: setup
+	rm -rf demo_output && mkdir -p demo_output
+	cd demo_output && ../$(BIN)/hts run ../configs/demo.yaml
+	cd demo_output && ../$(BIN)/hts query --config ../configs/demo.yaml --campaign demo-LaYH
+	cd demo_output && ../$(BIN)/hts report demo-LaYH --config ../configs/demo.yaml --out report
+	@echo "demo store: demo_output/hts_store   report: demo_output/report/"
+
+# default suite: everything except tests marked dft (QE runs, minutes each)
+test: setup
+	$(BIN)/python -m pytest -q -m "not dft" -p no:cacheprovider
+
+test-all: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean-demo:
+	rm -rf demo_output

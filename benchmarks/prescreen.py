@@ -1,0 +1,85 @@
+"""Prescreen throughput: hts vs a bare ASE loop vs atomate2 ForceFieldRelaxMaker jobs.
+
+Relaxes the same N generated hydride cells (<= 32 atoms, 150 GPa) three ways with the
+same model and settings, and prints throughput ratios. Last line:
+    hts_vs_bare=R1 hts_vs_atomate2=R2          (higher is better; targets R1 >= 0.9, R2 >= 3)
+
+Usage: python benchmarks/prescreen.py [--n 100] [--model 7net-l3i5] [--steps 40] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+
+
+def cells(n: int, pressure: float):
+    from hts.generate.random_cells import random_candidates
+
+    gens = random_candidates(["LaH6", "YH6", "CaH6", "LaYH12", "H3S", "MgH6", "YH3"], n, pressure, seed=11,
+                             formula_units=[1, 2], max_atoms=32)
+    return [g.structure for g in gens]
+
+
+def run_hts(structs, p, args):
+    from hts.relax.relaxer import MLIPRelaxMaker
+
+    m = MLIPRelaxMaker(model=args.model, fmax=args.fmax, max_steps=args.steps, keep_symmetry=False, optimizer="FIRE",
+                       workers=args.workers, torch_threads=1 if args.workers > 1 else None)
+    return m.relax_many(structs, p)
+
+
+def run_bare(structs, p, args):
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.relax.mlip import get_calculator
+    from hts.units import GPA_TO_EV_PER_A3
+
+    calc = get_calculator(args.model)
+    for s in structs:
+        atoms = AseAtomsAdaptor.get_atoms(s)
+        atoms.calc = calc
+        FIRE(FrechetCellFilter(atoms, scalar_pressure=p * GPA_TO_EV_PER_A3), logfile=None).run(fmax=args.fmax, steps=args.steps)
+
+
+def run_atomate2(structs, p, args):
+    from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+    from jobflow import run_locally
+
+    from hts.units import GPA_TO_EV_PER_A3
+
+    name = {"chgnet": "CHGNet"}.get(args.model, "SevenNet")
+    kwargs = {} if name == "CHGNet" else {"model": args.model}
+    for s in structs:
+        maker = ForceFieldRelaxMaker(force_field_name=name, steps=args.steps, relax_kwargs={"fmax": args.fmax,
+                                     "filter_kwargs": {"scalar_pressure": p * GPA_TO_EV_PER_A3}}, calculator_kwargs=kwargs)
+        run_locally(maker.make(s), log=False, ensure_success=False)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100)
+    ap.add_argument("--model", default="7net-l3i5")
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--fmax", type=float, default=0.1)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pressure", type=float, default=150.0)
+    args = ap.parse_args()
+    structs = cells(args.n, args.pressure)
+    print(f"{len(structs)} cells, {sum(len(s) for s in structs) / len(structs):.1f} atoms on average, model {args.model}")
+    times = {}
+    for name, fn in (("hts", run_hts), ("bare", run_bare), ("atomate2", run_atomate2)):
+        t = time.perf_counter()
+        fn(structs, args.pressure, args)
+        times[name] = time.perf_counter() - t
+        print(f"{name:>9}: {times[name]:8.1f} s  ({len(structs) / times[name]:.3f} structures/s)", flush=True)
+    print(f"hts_vs_bare={times['bare'] / times['hts']:.2f} hts_vs_atomate2={times['atomate2'] / times['hts']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The screening campaign as a jobflow Flow (for FireWorks/SLURM via flow_to_workflow).
+
+generate --(Response.replace)--> [relax batch x N] -> dedup -> hull -> phonons
+
+Each job runs one stage of :class:`hts.campaign.Campaign` against the candidate store
+named in the configuration; candidates are batched so that one queue job relaxes
+``batch_size`` structures with the model loaded once.
+"""
+
+from __future__ import annotations
+
+from jobflow import Flow, Response, job
+
+from hts.campaign import Campaign
+from hts.config import CampaignConfig
+from hts.store.store import open_store
+
+__all__ = ["campaign_flow"]
+
+
+def _campaign(cfg_dict: dict) -> tuple[Campaign, object]:
+    cfg = CampaignConfig.model_validate(cfg_dict)
+    store = open_store(cfg.store.path, cfg.store.uri, cfg.store.database).connect()
+    return Campaign(cfg, store), store
+
+
+@job
+def generate_job(cfg_dict: dict, batch_size: int = 20):
+    """Write 'generated' documents; replace itself by the relax batches and later stages."""
+    camp, store = _campaign(cfg_dict)
+    try:
+        camp.stage_generate()
+        todo = [d["id"] for d in store.find({"campaign": camp.cfg.name, "status": "generated"}, properties=["id"])]
+    finally:
+        store.close()
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    relax = [relax_job(cfg_dict, b) for b in batches]
+    for j, b in zip(relax, batches):
+        j.name = f"relax {len(b)} structures"
+    dedup = stage_job(cfg_dict, "dedup", [j.output for j in relax])
+    hull = stage_job(cfg_dict, "hull", dedup.output)
+    phon = stage_job(cfg_dict, "phonons", hull.output)
+    return Response(output=todo, replace=Flow([*relax, dedup, hull, phon], output=phon.output, name="screening"))
+
+
+@job
+def relax_job(cfg_dict: dict, ids: list[str]):
+    camp, store = _campaign(cfg_dict)
+    try:
+        camp.stage_relax(ids)
+        return {d["id"]: d["status"] for d in store.find({"id": {"$in": ids}}, properties=["id", "status"])}
+    finally:
+        store.close()
+
+
+@job
+def stage_job(cfg_dict: dict, stage: str, _after=None):
+    """dedup | hull | phonons; ``_after`` only orders the job after its inputs."""
+    camp, store = _campaign(cfg_dict)
+    try:
+        getattr(camp, f"stage_{stage}")()
+        counts: dict[str, int] = {}
+        for d in store.find({"campaign": camp.cfg.name, "role": "candidate"}, properties=["status"]):
+            counts[d["status"]] = counts.get(d["status"], 0) + 1
+        return counts
+    finally:
+        store.close()
+
+
+def campaign_flow(cfg: CampaignConfig, batch_size: int = 20) -> Flow:
+    """The whole campaign as one Flow; every job is tagged with the campaign name."""
+    gen = generate_job(cfg.model_dump(mode="json"), batch_size)
+    gen.name = f"generate {cfg.name}"
+    flow = Flow([gen], output=gen.output, name=f"hts campaign {cfg.name}")
+    flow.update_metadata({"campaign": cfg.name})
+    return flow

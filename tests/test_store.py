@@ -1,0 +1,51 @@
+import os
+
+import pytest
+from pydantic import ValidationError
+from pymatgen.core import Lattice, Structure
+
+from hts.store.store import open_store
+
+S = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]]).as_dict()
+
+
+def _doc(i, **kw):
+    d = {"id": f"hts-{i:012d}", "campaign": "c", "chemsys": "H-La", "system": "H-La", "formula": "LaH", "nelements": 2,
+         "pressure_GPa": 100.0 + i, "origin": {"generator": "test"}, "status": "relaxed", "structure_initial": S}
+    d.update(kw)
+    return d
+
+
+def _roundtrip(store):
+    store.upsert([_doc(1), _doc(2, status="off_hull", reason="far above hull", stage="hull", e_above_hull_meV=120.0)])
+    assert store.count() == 2
+    assert [d["id"] for d in store.find({"e_above_hull_meV": {"$lte": 200}})] == ["hts-000000000002"]
+    assert store.find({"pressure_GPa": {"$gte": 101.5}})[0]["status"] == "off_hull"
+    store.upsert([_doc(1, status="duplicate", duplicate_of="hts-000000000002", reason="same", stage="dedup")])
+    assert store.count() == 2 and store.get("hts-000000000001")["status"] == "duplicate"
+    store.put_data("hts-000000000001", "relax_trajectory", {"energy_eV": [1.0, 0.5]})
+    assert store.get_data("hts-000000000001", "relax_trajectory") == {"energy_eV": [1.0, 0.5]}
+    with pytest.raises(ValidationError):
+        store.upsert([_doc(3, status="nonsense")])
+
+
+def test_embedded_store_roundtrip_and_persistence(tmp_path):
+    with open_store(tmp_path / "s") as store:
+        _roundtrip(store)
+    with open_store(tmp_path / "s") as again:  # on disk: a new process sees it
+        assert again.count() == 2
+
+
+@pytest.mark.mongo
+def test_real_mongodb_roundtrip():
+    uri = os.environ.get("HTS_TEST_MONGO_URI")
+    if not uri:
+        pytest.skip("HTS_TEST_MONGO_URI is not set: no MongoDB server to test against")
+    import uuid
+
+    store = open_store(uri=uri, database=f"hts_test_{uuid.uuid4().hex[:8]}").connect()
+    try:
+        _roundtrip(store)
+    finally:
+        store.docs._collection.database.client.drop_database(store.docs.database)
+        store.close()

@@ -165,10 +165,9 @@ class Campaign:
         crit = {"status": {"$in": ["relaxed", "off_hull", "dyn_unstable", "tc_pending", "tc_done"]},
                 "engine.model": self.cfg.relax.model}
         for p in self.cfg.pressures_GPa:
-            known = self.store.find({**crit, "pressure_GPa": p, "duplicate_of": None},
-                                    properties=["id", "structure", "status", "campaign", "role"], sort={"id": 1})
+            known = self.store.find({**crit, "pressure_GPa": p, "duplicate_of": None}, sort={"id": 1})
             # originals: anything already past dedup, from any campaign; fresh ones checked in id order
-            fresh = [d for d in known if d["status"] == "relaxed" and d["campaign"] == self.cfg.name and not self._deduped(d)]
+            fresh = [d for d in known if d["status"] == "relaxed" and d["campaign"] == self.cfg.name and not d.get("dedup_checked")]
             dd = Deduplicator()
             for d in known:
                 if d not in fresh:
@@ -177,7 +176,7 @@ class Campaign:
             for d in fresh:
                 s = Structure.from_dict(d["structure"])
                 match = dd.find(s)
-                full = self.store.get(d["id"])
+                full = d
                 full["dedup_checked"] = True
                 if match:
                     full.update(status="duplicate", duplicate_of=match, stage="dedup",
@@ -187,10 +186,6 @@ class Campaign:
                     dd.add(d["id"], s)
                 updates.append(full)
             self.store.upsert(updates)
-
-    def _deduped(self, d: dict) -> bool:
-        full = self.store.get(d["id"])
-        return bool(full.get("dedup_checked"))
 
     def stage_hull(self) -> None:
         """e_above_hull for every relaxed structure; candidates above the threshold -> off_hull."""
@@ -207,7 +202,10 @@ class Campaign:
                         mp_references(system)
                     except MPUnavailable as exc:
                         log.warning("%s", exc)
-                entries = {d["id"]: (Structure.from_dict(d["structure"]).composition, d["enthalpy_eV_per_atom"] * Structure.from_dict(d["structure"]).num_sites) for d in pool}
+                entries = {}
+                for d in pool:
+                    comp = Structure.from_dict(d["structure"]).composition
+                    entries[d["id"]] = (comp, d["enthalpy_eV_per_atom"] * comp.num_atoms)
                 missing = els - {str(e) for d in pool if d["nelements"] == 1 for e in Composition(d["formula"]).elements}
                 mine = [d for d in pool if d["campaign"] == self.cfg.name]
                 if missing:

@@ -1,4 +1,4 @@
-"""The ``hts`` command line: run, query, show, report, tc formula."""
+"""The ``hts`` command line: run, query, show, report, tc formula; dataset/train/predict/select (hts.cli_learn)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from hts.report import format_funnel, funnel, hull_plots
+    from hts.report import format_funnel, funnel, hull_plots, learning_report
 
     store = _store_from_args(args)
     f = funnel(store, args.campaign)
@@ -122,7 +122,12 @@ def _cmd_report(args) -> int:
         return 1
     print(format_funnel(f))
     paths = hull_plots(store, args.campaign, args.out)
+    text, parity = learning_report(store, args.campaign, args.out)
     store.close()
+    if text:
+        print(text)
+    if parity:
+        print(f"parity plot: {parity}")
     for p in paths:
         print(f"hull plot: {p}")
     return 0
@@ -201,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--theta-d", type=float, default=None, help="Debye temperature (K) for McMillan's original form")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_cmd_tc_formula)
+
+    from hts.cli_learn import add_learn_commands
+
+    add_learn_commands(sub, _add_store_args)
     return ap
 
 

@@ -85,7 +85,7 @@ class RelaxSettings(_Strict):
     model: str = "7net-mf-0"
     fmax_eV_A: float = Field(0.05, gt=0)
     max_steps: int = Field(200, ge=1)
-    optimizer: Literal["FIRE", "BFGS", "LBFGS"] = "FIRE"
+    optimizer: Literal["FIRE", "BFGS", "LBFGS"] = "BFGS"
     keep_symmetry: bool = True
     symprec: float = Field(0.01, gt=0)
     max_volume_ratio: float = Field(3.0, gt=1)
@@ -130,6 +130,22 @@ class TcSettings(_Strict):
         return v
 
 
+class LearningSettings(_Strict):
+    """Surrogate-guided choice of DFPT targets (Shipley et al. 2021 style loop)."""
+
+    enabled: bool = False
+    model: Literal["forest", "gp"] = "forest"
+    n_per_round: int = Field(5, ge=1)
+    exploration_share: float = Field(0.3, ge=0, le=1)  # share of a round given to middling and low predictions
+    rule: Literal["ucb", "ei", "greedy"] = "ucb"
+    kappa: float = Field(1.0, ge=0)  # UCB weight of the Tc standard deviation
+    mustar: float = Field(0.10, ge=0, lt=0.5)
+    compsc: bool = True  # add CompSC literature data to the training set
+    compsc_path: str | None = None  # default ../shared/data/compsc next to the project
+    model_dir: str = "hts_models"
+    seed: int = 0
+
+
 class StoreSettings(_Strict):
     """Where documents go: an embedded on-disk store (default) or a MongoDB URI."""
 
@@ -148,6 +164,7 @@ class CampaignConfig(_Strict):
     stability: StabilitySettings = StabilitySettings()
     phonons: PhononSettings = PhononSettings()
     tc: TcSettings = TcSettings()
+    learning: LearningSettings = LearningSettings()
     store: StoreSettings = StoreSettings()
 
     @field_validator("systems")

@@ -12,7 +12,7 @@ from pymatgen.core import Composition
 from hts.stability.hull import enthalpy_hull
 from hts.store.store import CandidateStore
 
-__all__ = ["funnel", "format_funnel", "hull_plots"]
+__all__ = ["funnel", "format_funnel", "hull_plots", "learning_report"]
 
 _STAGES = [
     ("generated", None),
@@ -107,3 +107,45 @@ def hull_plots(store: CandidateStore, campaign: str, out_dir: str | Path) -> lis
         plt.close("all")
         paths.append(path)
     return paths
+
+
+def learning_report(store: CandidateStore, campaign: str, out_dir: str | Path) -> tuple[str, Path | None]:
+    """The learning loop's history (round, training size, model error, best Tc) and a parity plot
+    of the predictions made at selection time against the DFPT results (lambda, omega_log, Tc)."""
+    from hts.learn.loop import history
+
+    rounds = history(store, campaign)
+    if not rounds:
+        return "", None
+    lines = ["learning loop:", f"{'round':>5} {'trained on':>10} {'unstable':>8} {'ranked':>6} {'selected':>8} "
+             f"{'lambda MAE':>10} {'Tc MAE (K)':>10} {'best Tc (K)':>11}"]
+    for r in rounds:
+        e = r.get("model_error") or {}
+        fmt = lambda v: "-" if v is None else f"{v:.3g}"  # noqa: E731
+        lines.append(f"{r['round']:>5} {r['n_train']:>10} {r['n_unstable']:>8} {r['ranked']:>6} {len(r['selected']):>8} "
+                     f"{fmt(e.get('lambda_mae')):>10} {fmt(e.get('tc_mae_K')):>10} {fmt(r.get('best_tc_K')):>11}")
+    docs = [d for d in store.find({"campaign": campaign, "selection": {"$ne": None}, "status": "tc_done"})
+            if (d.get("tc") or {}).get("lambda") is not None]
+    if not docs:
+        return "\n".join(lines), None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4))
+    for ax, (key, tkey, label) in zip(axes, (("lambda", "lambda", "lambda"), ("omega_log_K", "omega_log_K", "omega_log (K)"),
+                                             ("tc_K", "tc_allen_dynes_K", "Tc Allen-Dynes (K)"))):
+        pred = [d["selection"]["predicted"][key] for d in docs]
+        true = [max(d["tc"][tkey]) if isinstance(d["tc"][tkey], list) else d["tc"][tkey] for d in docs]
+        ax.scatter(true, pred, c=[d["selection"]["round"] for d in docs], cmap="viridis")
+        lim = [0, max(true + pred) * 1.05]
+        ax.plot(lim, lim, "k--", lw=0.8)
+        ax.set(xlabel=f"DFPT {label}", ylabel=f"predicted {label}", xlim=lim, ylim=lim)
+    fig.suptitle(f"{campaign}: surrogate at selection time vs DFPT (colour: round)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"parity_{campaign}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return "\n".join(lines), path

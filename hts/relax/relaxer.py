@@ -28,6 +28,10 @@ class _Diverged(RuntimeError):
     pass
 
 
+class _Timeout(RuntimeError):
+    pass
+
+
 @dataclass
 class RelaxResult:
     """Outcome of one relaxation. Energies in eV (total), volume in Angstrom^3."""
@@ -41,7 +45,7 @@ class RelaxResult:
     n_steps: int = 0
     converged: bool = False
     reason: str | None = None
-    failure_type: str | None = None  # invalid_structure | diverged | not_converged | engine_error
+    failure_type: str | None = None  # invalid_structure | diverged | not_converged | timeout | engine_error
     cpu_s: float = 0.0
     wall_s: float = 0.0
     trajectory: dict = field(default_factory=dict)  # energies, volumes per step (big-array store)
@@ -77,13 +81,14 @@ class MLIPRelaxMaker:
     model: str = "7net-mf-0"
     fmax: float = 0.05
     max_steps: int = 200
-    optimizer: str = "FIRE"
+    optimizer: str = "BFGS"
     keep_symmetry: bool = True
     symprec: float = 0.01
     max_volume_ratio: float = 3.0
     min_distance_A: float = 0.5
     workers: int = 1
     torch_threads: int | None = None
+    max_wall_s: float | None = None  # per structure; beyond it the relaxation is a 'timeout' failure
 
     @property
     def engine_version(self) -> str:
@@ -92,10 +97,15 @@ class MLIPRelaxMaker:
     def relax(self, structure: Structure, pressure_GPa: float) -> RelaxResult:
         """Relax one structure; never raises for physics failures."""
         from ase.constraints import FixSymmetry
+        from ase.spacegroup.symmetrize import refine_symmetry
         from ase.filters import FrechetCellFilter
         from ase.optimize import BFGS, FIRE, LBFGS
 
         t0, c0 = time.time(), time.process_time()
+        try:  # a compact (Niggli) cell: fewer periodic images, a better-conditioned cell filter
+            structure = structure.get_reduced_structure()
+        except Exception:  # noqa: S110  (degenerate lattice: the distance check below reports it)
+            pass
         atoms = AseAtomsAdaptor.get_atoms(structure)
         atoms.calc = get_calculator(self.model)
         v0 = atoms.get_volume()
@@ -108,6 +118,7 @@ class MLIPRelaxMaker:
         if self.keep_symmetry:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                refine_symmetry(atoms, symprec=self.symprec)  # exact symmetry first, as ASE advises
                 atoms.set_constraint(FixSymmetry(atoms, symprec=self.symprec))
         p = pressure_GPa * GPA_TO_EV_PER_A3
         filt = FrechetCellFilter(atoms, scalar_pressure=p)
@@ -126,6 +137,8 @@ class MLIPRelaxMaker:
             dmin = _min_distance(atoms)
             if dmin < self.min_distance_A:
                 raise _Diverged(f"atoms {dmin:.2f} A apart (bound {self.min_distance_A} A)")
+            if self.max_wall_s is not None and time.time() - t0 > self.max_wall_s:
+                raise _Timeout(f"relaxation exceeded {self.max_wall_s:g} s wall time after {len(energies)} force calls")
 
         opt.attach(_check, interval=1)
         traj = {"energy_eV": energies, "volume_A3": volumes}
@@ -136,6 +149,9 @@ class MLIPRelaxMaker:
         except _Diverged as exc:
             return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=f"relaxation diverged: {exc}",
                                failure_type="diverged", cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
+        except _Timeout as exc:
+            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=str(exc), failure_type="timeout",
+                               cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
         except Exception as exc:  # model or ASE error on this structure
             return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=f"engine error: {type(exc).__name__}: {exc}",
                                failure_type="engine_error", cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)

@@ -67,6 +67,7 @@ def phonon_check(
     imaginary_tol: float = 0.5,
     gamma_acoustic_tol: float = 1.0,
     calculator=None,
+    symprec: float = 1e-3,
 ) -> PhononResult:
     """Finite-displacement phonons with the MLIP; never raises for physics failures."""
     from phonopy import Phonopy
@@ -77,7 +78,8 @@ def phonon_check(
     mesh_l = [mesh] * 3
     try:
         calc = calculator or get_calculator(model)
-        ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(sc), primitive_matrix=None)
+        ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(sc), primitive_matrix=None,
+                     symprec=symprec)
         ph.generate_displacements(distance=displacement)
         from ase import Atoms
 

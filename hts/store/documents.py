@@ -63,7 +63,9 @@ class CandidateDoc(BaseModel):
     e_above_hull_meV: float | None = None
     decomposition: dict | None = None
     phonon: dict | None = None
-    tc: dict = Field(default_factory=dict)
+    tc: dict = Field(default_factory=dict)  # DFPT block (hts.tc): lambda, omega_log_K, omega_2_K, tc_*_K, protocol, ...
+    prediction: dict | None = None  # latest surrogate prediction (round, lambda, omega_log_K, tc_K, tc_sd_K, p_stable)
+    selection: dict | None = None  # set when the learning loop picks it for DFPT (round, bucket, score, predicted)
     warnings: list[str] = Field(default_factory=list)
     cpu_seconds: dict[str, float] = Field(default_factory=dict)
     attempts: list[dict] = Field(default_factory=list)

@@ -20,6 +20,7 @@ __all__ = [
     "A2FMoments",
     "a2f_moments",
     "allen_dynes_tc",
+    "allen_dynes_tc_array",
     "mcmillan_allen_dynes_tc",
     "mcmillan_tc",
     "tc_summary",
@@ -124,3 +125,15 @@ def tc_summary(
         vals = [v[key] for v in per_mu.values()]
         out[f"tc_{key}_K"] = [min(vals), max(vals)]
     return out
+
+
+def allen_dynes_tc_array(lam, omega_log, mustar: float) -> np.ndarray:
+    """Vectorised Allen-Dynes Tc with f1 only (K); 0 where lambda <= mu*(1 + 0.62 lambda)."""
+    lam = np.asarray(lam, dtype=float)
+    omega_log = np.asarray(omega_log, dtype=float)
+    denom = lam - mustar * (1.0 + 0.62 * lam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expo = np.where(denom > 0, -1.04 * (1.0 + lam) / np.where(denom > 0, denom, 1.0), -np.inf)
+    lam1 = 2.46 * (1.0 + 3.8 * mustar)
+    f1 = (1.0 + (np.clip(lam, 0, None) / lam1) ** 1.5) ** (1.0 / 3.0)
+    return omega_log / 1.2 * np.exp(expo) * f1

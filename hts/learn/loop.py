@@ -1,0 +1,141 @@
+"""One round of the learning loop on a store.
+
+retrain on everything stored (+ CompSC) -> predict the campaign's tc_pending candidates
+that have no DFPT result -> select by acquisition -> mark ``selection`` on their documents
+and ``prediction`` on every ranked one -> record the round (model error on the targets the
+previous round selected that now have DFPT labels, best Tc found) in the store.
+
+The DFPT stage then computes the selected candidates; the next round sees their labels
+(and their negatives: dynamically unstable, failed) and re-ranks what is left.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hts.config import LearningSettings
+from hts.learn.acquisition import select_targets
+from hts.learn.dataset import compsc_table, store_table
+from hts.learn.surrogate import Surrogate, train_surrogate
+from hts.store.documents import now
+
+__all__ = ["RoundResult", "history", "run_round", "training_table"]
+
+HISTORY_ID = "campaign:{}"
+
+
+@dataclass
+class RoundResult:
+    round: int
+    model_path: str
+    n_train: int
+    n_train_store: int
+    n_stability: int
+    n_unstable: int
+    ranked: int
+    selected: list[str]
+    buckets: dict
+    best_tc_K: float | None
+    model_error: dict
+
+
+def training_table(store, settings: LearningSettings, _compsc_cache: dict = {}) -> pd.DataFrame:  # noqa: B006
+    """Everything stored (all campaigns, all statuses) plus CompSC when enabled."""
+    parts = [store_table(store)]
+    if settings.compsc:
+        key = settings.compsc_path or ""
+        if key not in _compsc_cache:  # CompSC features take ~15 s; computed once per process
+            _compsc_cache[key] = compsc_table(settings.compsc_path)
+        parts.append(_compsc_cache[key])
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else parts
+
+
+def history(store, campaign: str) -> list[dict]:
+    """Recorded rounds of a campaign, oldest first."""
+    rows = [d["data"] for d in store.data.query({"id": HISTORY_ID.format(campaign)})]
+    return sorted(rows, key=lambda r: r["round"])
+
+
+def _best_tc(table: pd.DataFrame, campaign: str) -> float | None:
+    mine = table[(table["source"] == "hts") & (table["campaign"] == campaign)]
+    vals = pd.to_numeric(mine["tc_ad_high_K"], errors="coerce").dropna()
+    return float(vals.max()) if len(vals) else None
+
+
+def _previous_error(store, campaign: str) -> dict:
+    """Error of the stored predictions on selected candidates that now have DFPT labels."""
+    docs = store.find({"campaign": campaign, "selection": {"$ne": None}, "status": {"$in": ["tc_done", "dyn_unstable", "failed"]}})
+    lam_e, w_e, tc_e, n_neg = [], [], [], 0
+    for d in docs:
+        pred, tc = d["selection"].get("predicted", {}), d.get("tc") or {}
+        if tc.get("lambda") is None:
+            n_neg += 1
+            continue
+        lam_e.append(abs(pred["lambda"] - tc["lambda"]))
+        w_e.append(abs(pred["omega_log_K"] - tc["omega_log_K"]))
+        if tc.get("tc_allen_dynes_K"):
+            tc_e.append(abs(pred["tc_K"] - max(tc["tc_allen_dynes_K"])))
+    f = lambda v: float(np.mean(v)) if v else None  # noqa: E731
+    return {"n_labelled": len(lam_e), "n_negative": n_neg, "lambda_mae": f(lam_e), "omega_log_mae_K": f(w_e), "tc_mae_K": f(tc_e)}
+
+
+def run_round(store, campaign: str, settings: LearningSettings, n: int | None = None) -> RoundResult:
+    """Retrain, rank the campaign's open candidates, select ``n`` for DFPT and record the round."""
+    past = history(store, campaign)
+    k = (past[-1]["round"] + 1) if past else 1
+    table = training_table(store, settings)
+    model = train_surrogate(table, kind=settings.model, seed=settings.seed)
+    path = Path(settings.model_dir) / f"{campaign}-round{k:03d}.joblib"
+    model.meta.update(campaign=campaign, round=k)
+    model.save(path)
+
+    pool_docs = {d["id"]: d for d in store.find({"campaign": campaign, "role": "candidate", "status": "tc_pending"})
+                 if not (d.get("tc") or {}).get("lambda") and not d.get("selection")}
+    pool = table[(table["source"] == "hts") & table["id"].isin(list(pool_docs))]
+    best = _best_tc(table, campaign)
+    chosen = pd.DataFrame()
+    if len(pool):
+        pred = model.predict(pool, mustar=settings.mustar)
+        chosen = select_targets(pred, n or settings.n_per_round, settings.rule, settings.kappa, settings.exploration_share,
+                                best, seed=settings.seed + k)
+        chosen_ids = set(chosen["id"])
+        updates = []
+        for _, row in pred.iterrows():
+            d = pool_docs[row["id"]]
+            p = {"round": k, "model": str(path), "lambda": float(row["lambda_pred"]), "lambda_90": [float(row["lambda_lo90"]), float(row["lambda_hi90"])],
+                 "omega_log_K": float(row["omega_log_pred_K"]), "tc_K": float(row["tc_pred_K"]), "tc_sd_K": float(row["tc_sd_K"]),
+                 "tc_90_K": [float(row["tc_lo90_K"]), float(row["tc_hi90_K"])], "mustar": settings.mustar,
+                 "p_stable": None if not math.isfinite(row["p_stable"]) else float(row["p_stable"])}
+            d["prediction"] = p
+            if row["id"] in chosen_ids:
+                c = chosen[chosen["id"] == row["id"]].iloc[0]
+                d["selection"] = {"round": k, "bucket": c["bucket"], "score": float(c["score"]), "rule": settings.rule,
+                                  "training_hash": model.meta["training_hash"], "predicted": p, "at": now()}
+            updates.append(d)
+        store.upsert(updates)
+    buckets = chosen["bucket"].value_counts().to_dict() if len(chosen) else {}
+    res = RoundResult(
+        round=k, model_path=str(path), n_train=model.meta["n_train"],
+        n_train_store=int(sum(i.startswith("compsc-") is False for i in model.meta["train_ids"])),
+        n_stability=model.meta["n_stability"], n_unstable=model.meta["n_unstable"], ranked=int(len(pool)),
+        selected=sorted(chosen["id"]) if len(chosen) else [], buckets=buckets, best_tc_K=best,
+        model_error=_previous_error(store, campaign),
+    )
+    store.put_data(HISTORY_ID.format(campaign), f"learning_round_{k:03d}",
+                   {**res.__dict__, "training_hash": model.meta["training_hash"], "at": now()})
+    return res
+
+
+def load_for_prediction(path: str | Path) -> Surrogate:
+    """A saved model, refused if its feature schema is not this hts version's."""
+    from hts.learn.surrogate import check_schema
+
+    m = Surrogate.load(path)
+    check_schema(m, path)
+    return m

@@ -34,8 +34,8 @@ setup: apt $(STAMP)
 demo: setup
 	rm -rf demo_output && mkdir -p demo_output
 	cd demo_output && ../$(BIN)/hts run ../configs/demo.yaml
-	cd demo_output && ../$(BIN)/hts query --config ../configs/demo.yaml --campaign demo-LaYH
-	cd demo_output && ../$(BIN)/hts report demo-LaYH --config ../configs/demo.yaml --out report
+	cd demo_output && ../$(BIN)/hts query --config ../configs/demo.yaml --campaign demo-LiMgH
+	cd demo_output && ../$(BIN)/hts report demo-LiMgH --config ../configs/demo.yaml --out report
 	@echo "demo store: demo_output/hts_store   report: demo_output/report/"
 
 # default suite: everything except tests marked dft (QE runs, minutes each)

@@ -1,6 +1,6 @@
 """The screening campaign as a jobflow Flow (for FireWorks/SLURM via flow_to_workflow).
 
-generate --(Response.replace)--> [relax batch x N] -> dedup -> hull -> phonons
+generate --(Response.replace)--> [relax batch x N] -> dedup -> hull -> phonons [-> select]
 
 Each job runs one stage of :class:`hts.campaign.Campaign` against the candidate store
 named in the configuration; candidates are batched so that one queue job relaxes
@@ -40,7 +40,10 @@ def generate_job(cfg_dict: dict, batch_size: int = 20):
     dedup = stage_job(cfg_dict, "dedup", [j.output for j in relax])
     hull = stage_job(cfg_dict, "hull", dedup.output)
     phon = stage_job(cfg_dict, "phonons", hull.output)
-    return Response(output=todo, replace=Flow([*relax, dedup, hull, phon], output=phon.output, name="screening"))
+    jobs = [*relax, dedup, hull, phon]
+    if camp.cfg.learning.enabled:
+        jobs.append(stage_job(cfg_dict, "select", phon.output))
+    return Response(output=todo, replace=Flow(jobs, output=jobs[-1].output, name="screening"))
 
 
 @job
@@ -55,7 +58,7 @@ def relax_job(cfg_dict: dict, ids: list[str]):
 
 @job
 def stage_job(cfg_dict: dict, stage: str, _after=None):
-    """dedup | hull | phonons; ``_after`` only orders the job after its inputs."""
+    """dedup | hull | phonons | select; ``_after`` only orders the job after its inputs."""
     camp, store = _campaign(cfg_dict)
     try:
         getattr(camp, f"stage_{stage}")()

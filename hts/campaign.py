@@ -1,6 +1,7 @@
 """A screening campaign, stage by stage, on a CandidateStore.
 
 generate -> relax at pressure -> deduplicate -> enthalpy hull -> phonon check -> tc_pending
+-> (learning.enabled) surrogate selection of the next DFPT targets
 
 Every stage reads and writes documents keyed by deterministic candidate ids, so a run
 can be repeated or resumed: finished documents are never recomputed, and a second run
@@ -41,7 +42,7 @@ def relax_maker(cfg: CampaignConfig) -> MLIPRelaxMaker:
     return MLIPRelaxMaker(
         model=r.model, fmax=r.fmax_eV_A, max_steps=r.max_steps, optimizer=r.optimizer,
         keep_symmetry=r.keep_symmetry, symprec=r.symprec, max_volume_ratio=r.max_volume_ratio,
-        min_distance_A=r.min_distance_A, workers=r.workers, torch_threads=r.torch_threads,
+        min_distance_A=r.min_distance_A, workers=r.workers, torch_threads=r.torch_threads, max_wall_s=r.max_wall_s,
     )
 
 
@@ -141,7 +142,11 @@ class Campaign:
         tick = self.progress("relax", len(todo)) if self.progress else None
         for p in sorted({d["pressure_GPa"] for d in todo}):
             batch = [d for d in todo if d["pressure_GPa"] == p]
-            results = self.maker.relax_many([Structure.from_dict(d["structure_initial"]) for d in batch], p, progress=tick)
+            # hull references set the hull: they get the larger step budget, in the same worker pool
+            ref_steps = max(self.maker.max_steps, self.cfg.references.max_steps)
+            steps = [ref_steps if d["role"] == "reference" else self.maker.max_steps for d in batch]
+            results = self.maker.relax_many([Structure.from_dict(d["structure_initial"]) for d in batch], p, progress=tick,
+                                            max_steps=steps)
             updates = []
             for d, r in zip(batch, results):
                 d["engine"] = self.engine
@@ -267,6 +272,18 @@ class Campaign:
             if tick:
                 tick(1)
 
+    def stage_select(self) -> None:
+        """With ``learning.enabled``: one surrogate round marks the next DFPT targets (hts.learn.loop)."""
+        if not self.cfg.learning.enabled:
+            return
+        from hts.learn.loop import run_round
+
+        try:
+            res = run_round(self.store, self.cfg.name, self.cfg.learning)
+            log.info("learning round %d selected %d of %d", res.round, len(res.selected), res.ranked)
+        except ValueError as exc:  # too few labels yet: the DFPT stage takes candidates in hull order
+            log.warning("learning round skipped: %s", exc)
+
     # -- driver ----------------------------------------------------------
     _summary: RunSummary = RunSummary()
 
@@ -278,6 +295,7 @@ class Campaign:
         self.stage_dedup()
         self.stage_hull()
         self.stage_phonons()
+        self.stage_select()
         counts: dict[str, int] = {}
         for d in self.store.find({"campaign": self.cfg.name, "role": "candidate"}, properties=["status"]):
             counts[d["status"]] = counts.get(d["status"], 0) + 1

@@ -50,6 +50,16 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_schema(args) -> int:
+    from hts.learn.dataset import COLUMNS
+    from hts.learn.features import FEATURES
+
+    print("| column | unit | meaning |\n|---|---|---|")
+    for name, (unit, text) in {**COLUMNS, **FEATURES}.items():
+        print(f"| `{name}` | {unit or '-'} | {text} |")
+    return 0
+
+
 def _cmd_train(args) -> int:
     from hts.cli import _store_from_args
     from hts.learn.cv import grouped_cv
@@ -145,6 +155,8 @@ def add_learn_commands(sub, add_store_args) -> None:
     e.add_argument("--references", action="store_true", help="include hull reference documents")
     e.add_argument("--out", required=True, help=".parquet or .csv")
     e.set_defaults(func=_cmd_export)
+    sc = dsub.add_parser("schema", help="print the exported columns with units (markdown)")
+    sc.set_defaults(func=_cmd_schema)
 
     def learn_opts(q):
         q.add_argument("--model-kind", dest="model", choices=["forest", "gp"], default=None)

@@ -1,4 +1,4 @@
-"""A small real campaign (Mg-H at 100 GPa, 7net-l3i5) on the embedded store.
+"""A small real campaign (Mg-H at 100 GPa, chgnet) on the embedded store.
 
 Checks: every candidate ends in a final status with a reason for negatives; a second
 run adds nothing; a structure that cannot be relaxed becomes a failure record while
@@ -23,7 +23,7 @@ CFG = {
     "pressures_GPa": [100],
     "generators": {"substitution": {"max_atoms": 8},
                    "random": {"n_structures": 3, "stoichiometries": ["MgH4", "MgH2"], "max_atoms": 6, "seed": 7}},
-    "relax": {"model": "7net-l3i5", "fmax_eV_A": 0.1, "max_steps": 80},
+    "relax": {"model": "chgnet", "fmax_eV_A": 0.1, "max_steps": 80},
     "references": {"element_phases": 1},
     "stability": {"hull_threshold_meV": 50},
     "phonons": {"enabled": False},
@@ -49,7 +49,7 @@ def test_every_candidate_has_a_final_status(campaign_store):
         if d["status"] in NEGATIVE_STATUSES:
             assert d["reason"] and d["stage"]
         if d["status"] not in ("failed",):
-            assert d["enthalpy_eV_per_atom"] is not None and d["engine"]["model"] == "7net-l3i5"
+            assert d["enthalpy_eV_per_atom"] is not None and d["engine"]["model"] == "chgnet"
             assert d["cpu_seconds"]["relax"] > 0
     # references exist and the hull was built from them
     refs = store.find({"campaign": cfg.name, "role": "reference", "status": "relaxed"})

@@ -47,3 +47,18 @@ def test_cli_rejects_bad_config_and_writes_nothing(tmp_path):
     assert r.returncode == 2
     assert "pressures_GPa: pressure must be >= 0 GPa" in r.stderr
     assert not (tmp_path / "st").exists()
+
+
+def test_learning_settings_validated(tmp_path):
+    import yaml
+
+    from hts.config import ConfigError, load_config
+
+    base = {"name": "x", "systems": ["La-H"], "pressures_GPa": [150]}
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump({**base, "learning": {"enabled": True, "exploration_share": 0.5, "rule": "ei"}}))
+    cfg = load_config(p)
+    assert cfg.learning.enabled and cfg.learning.rule == "ei" and cfg.learning.model == "forest"
+    p.write_text(yaml.safe_dump({**base, "learning": {"exploration_share": 1.5}}))
+    with pytest.raises(ConfigError, match="learning.exploration_share"):
+        load_config(p)

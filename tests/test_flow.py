@@ -13,7 +13,7 @@ def test_flow_runs_locally(tmp_path):
         "name": "flow-MgH", "systems": ["Mg-H"], "pressures_GPa": [50],
         "generators": {"substitution": {"enabled": False},
                        "random": {"n_structures": 2, "stoichiometries": ["MgH2"], "max_atoms": 3, "seed": 1}},
-        "relax": {"model": "7net-l3i5", "fmax_eV_A": 0.1, "max_steps": 20},
+        "relax": {"model": "chgnet", "fmax_eV_A": 0.1, "max_steps": 20},
         "references": {"element_phases": 1}, "phonons": {"enabled": False},
         "store": {"path": str(tmp_path / "store")},
     })

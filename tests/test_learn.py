@@ -210,3 +210,12 @@ def test_second_round_retrains_on_first_round_results(synthetic_store, tmp_path)
     # the report shows the loop's history and a parity plot of selection-time predictions vs "DFPT"
     assert main(["report", "loop", "--store", str(tmp_path / "store"), "--out", str(tmp_path / "rep")]) == 0
     assert (tmp_path / "rep" / "parity_loop.png").stat().st_size > 10_000
+
+
+def test_documented_schema_is_current(capsys):
+    from pathlib import Path
+
+    assert main(["dataset", "schema"]) == 0
+    table = capsys.readouterr().out
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "dataset_schema.md").read_text()
+    assert table.strip() in doc, "docs/dataset_schema.md is stale: regenerate with `hts dataset schema`"

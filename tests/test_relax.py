@@ -1,4 +1,4 @@
-"""Relaxation at pressure with the shipped MLIP weights (7net-l3i5), and failure handling."""
+"""Relaxation at pressure with the shipped MLIP weights (CHGNet, the default model), and failure handling."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from hts.units import GPA_TO_EV_PER_A3
 
 @pytest.mark.parametrize("name,a_ref", [("H3S_Im-3m", 3.09), ("CaH6_Im-3m", 3.5)])
 def test_hydride_lattice_at_150_GPa(name, a_ref):
-    r = MLIPRelaxMaker(model="7net-l3i5", fmax=0.02, max_steps=150).relax(prototype_structure(name).get_primitive_structure(), 150.0)
+    r = MLIPRelaxMaker(model="chgnet", fmax=0.02, max_steps=150).relax(prototype_structure(name).get_primitive_structure(), 150.0)
     assert r.ok and r.converged
     sga = SpacegroupAnalyzer(r.structure, symprec=0.01)
     assert sga.get_space_group_symbol() == "Im-3m"
@@ -44,6 +44,6 @@ def test_diverging_relaxation_is_a_failure_record(monkeypatch):
 
 def test_overlapping_atoms_rejected_before_relaxation():
     s = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.05, 0, 0]])
-    r = MLIPRelaxMaker(model="7net-l3i5").relax(s, 100.0)
+    r = MLIPRelaxMaker(model="chgnet").relax(s, 100.0)
     assert not r.ok and r.failure_type == "invalid_structure"
     assert "0.15 A apart" in r.reason

@@ -12,7 +12,7 @@ import math
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from pymatgen.core import Structure
@@ -158,7 +158,7 @@ class MLIPRelaxMaker:
         atoms.set_constraint()
         e = float(atoms.get_potential_energy())
         v = float(atoms.get_volume())
-        relaxed = AseAtomsAdaptor.get_structure(atoms)
+        relaxed = AseAtomsAdaptor.get_structure(atoms.copy())  # no calculator: no float32 magmoms in the document
         res = RelaxResult(
             ok=converged, structure=relaxed, energy_eV=e, enthalpy_eV=e + p * v, volume_A3=v, n_atoms=len(atoms),
             n_steps=opt.nsteps, converged=converged, cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj,
@@ -168,18 +168,24 @@ class MLIPRelaxMaker:
             res.failure_type = "not_converged"
         return res
 
-    def relax_many(self, structures: list[Structure], pressure_GPa: float, progress=None) -> list[RelaxResult]:
-        """Relax a batch; ``workers`` > 1 uses processes that each load the model once."""
+    def relax_many(self, structures: list[Structure], pressure_GPa: float, progress=None,
+                   max_steps: list[int] | None = None) -> list[RelaxResult]:
+        """Relax a batch; ``workers`` > 1 uses processes that each load the model once.
+
+        ``max_steps`` optionally gives a step budget per structure (e.g. more for hull references).
+        """
+        makers = [self if m is None or m == self.max_steps else replace(self, max_steps=m)
+                  for m in (max_steps or [None] * len(structures))]
         if self.workers <= 1 or len(structures) <= 1:
             set_torch_threads(self.torch_threads)
             out = []
-            for s in structures:
-                out.append(self.relax(s, pressure_GPa))
+            for mk, s in zip(makers, structures):
+                out.append(mk.relax(s, pressure_GPa))
                 if progress:
                     progress(1)
             return out
         with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.torch_threads or 1)) as ex:
-            futures = [ex.submit(_relax_in_worker, self, s, pressure_GPa) for s in structures]
+            futures = [ex.submit(_relax_in_worker, mk, s, pressure_GPa) for mk, s in zip(makers, structures)]
             out = []
             for f in futures:
                 out.append(f.result())

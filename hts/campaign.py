@@ -250,7 +250,13 @@ class Campaign:
             self.store.upsert(todo)
             return
         if ph.max_candidates is not None:
+            skipped = todo[ph.max_candidates:]
             todo = todo[: ph.max_candidates]
+            for d in skipped:  # on the hull but beyond the phonon budget: go on to Tc, flagged
+                d["warnings"] = sorted(set(d.get("warnings", [])) | {
+                    f"phonon check skipped: beyond phonons.max_candidates = {ph.max_candidates} (lowest e_above_hull first)"})
+                d.update(status="tc_pending")
+            self.store.upsert(skipped)
         tick = self.progress("phonons", len(todo)) if self.progress else None
         for d in todo:
             r = phonon_check(Structure.from_dict(d["structure"]), self.cfg.relax.model, ph.supercell_min_length_A,

@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hts.cli_learn import add_learn_commands
 
     add_learn_commands(sub, _add_store_args)
+    from hts.cli_cluster import add_cluster_commands
+
+    add_cluster_commands(sub, _add_store_args)
     return ap
 
 

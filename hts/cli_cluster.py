@@ -1,0 +1,65 @@
+"""``hts submit``, ``hts status``, ``hts resume``: campaigns on a FireWorks LaunchPad."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+__all__ = ["add_cluster_commands"]
+
+
+def _cmd_submit(args) -> int:
+    from hts.cluster.fireworks import launchpad_from_file, submit
+    from hts.config import load_config
+
+    cfg = load_config(args.config)
+    fw_id, msg = submit(cfg, launchpad_from_file(args.launchpad), args.batch_size)
+    print(msg)
+    return 0
+
+
+def _cmd_status(args) -> int:
+    from hts.cli import _store_from_args
+    from hts.cluster.fireworks import launchpad_from_file, status
+
+    store = _store_from_args(args)
+    st = status(launchpad_from_file(args.launchpad), store, args.campaign)
+    store.close()
+    if args.json:
+        print(json.dumps(st))
+        return 0
+    print("Fireworks: " + (", ".join(f"{k}={v}" for k, v in sorted(st["fireworks"].items())) or "none"))
+    print("candidates: " + (", ".join(f"{k}={v}" for k, v in sorted(st["candidates"].items())) or "none"))
+    for msg, n in st["errors"].items():
+        print(f"  {n} x {msg}")
+    return 0
+
+
+def _cmd_resume(args) -> int:
+    from hts.cluster.fireworks import launchpad_from_file, resume
+
+    res = resume(launchpad_from_file(args.launchpad), args.campaign, args.max_retries, args.expiration_s)
+    print(f"lost runs rerun: {res['lost']}; FIZZLED rerun: {res['rerun']}; retry limit reached: {res['gave_up']}")
+    return 0
+
+
+def add_cluster_commands(sub, add_store_args) -> None:
+    p = sub.add_parser("submit", help="add a campaign to a FireWorks LaunchPad (idempotent)")
+    p.add_argument("config")
+    p.add_argument("--launchpad", required=True, help="LaunchPad YAML (configs/queue/)")
+    p.add_argument("--batch-size", type=int, default=20, help="candidates per relax Firework")
+    p.set_defaults(func=_cmd_submit)
+
+    s = sub.add_parser("status", help="Fireworks per state, candidates per status, grouped errors")
+    add_store_args(s)
+    s.add_argument("campaign")
+    s.add_argument("--launchpad", required=True)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_status)
+
+    r = sub.add_parser("resume", help="rerun lost and FIZZLED Fireworks of a campaign (retry limit)")
+    r.add_argument("campaign")
+    r.add_argument("--launchpad", required=True)
+    r.add_argument("--max-retries", type=int, default=2)
+    r.add_argument("--expiration-s", type=int, default=4 * 3600, help="a RUNNING Firework silent this long is lost")
+    r.set_defaults(func=_cmd_resume)

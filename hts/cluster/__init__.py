@@ -1,0 +1,1 @@
+"""Campaigns on a cluster queue through FireWorks: submit (idempotent), status, resume."""

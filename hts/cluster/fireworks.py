@@ -1,0 +1,101 @@
+"""A campaign as a FireWorks workflow on a LaunchPad.
+
+``submit`` converts the jobflow Flow (flows/campaign.py) with ``flow_to_workflow`` and tags
+every Firework spec with ``hts_campaign``; the workflow metadata carries the campaign name,
+so submitting the same campaign twice adds nothing. ``status`` counts Fireworks per state
+and candidates per status and groups the last errors; ``resume`` finds lost runs
+(``detect_lostruns``) and reruns FIZZLED Fireworks up to a retry limit. Candidate
+documents are idempotent by id, so a rerun never recomputes a finished candidate.
+
+Tests use ``fireworks[mongomock]`` (env MONGOMOCK_SERVERSTORE_FILE, one writer at a time);
+that mode is for tests only: use a MongoDB URI for real campaigns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from hts.config import CampaignConfig
+
+__all__ = ["job_store", "launchpad_from_file", "resume", "status", "submit"]
+
+
+def launchpad_from_file(path: str | Path | None = None):
+    from fireworks import LaunchPad
+
+    return LaunchPad.from_file(str(path)) if path else LaunchPad()
+
+
+def job_store(cfg: CampaignConfig):
+    """jobflow JobStore beside the candidate store (same backend) for job outputs across Fireworks."""
+    from jobflow import JobStore
+    from maggma.stores import MongoURIStore, MontyStore
+
+    if cfg.store.uri:
+        return JobStore(MongoURIStore(cfg.store.uri, database=cfg.store.database, collection_name="jobflow_outputs"))
+    path = str(Path(cfg.store.path).resolve())
+    return JobStore(MontyStore("jobflow_outputs", database_path=path, database_name="jobflow", storage="sqlite"))
+
+
+def _existing(lp, campaign: str):
+    return lp.workflows.find_one({"metadata.hts_campaign": campaign}, {"nodes": 1, "state": 1})
+
+
+def submit(cfg: CampaignConfig, lp, batch_size: int = 20) -> tuple[int | None, str]:
+    """Add the campaign workflow; (first fw_id, message). A second submission adds nothing."""
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    from flows.campaign import campaign_flow
+
+    old = _existing(lp, cfg.name)
+    if old:
+        return None, (f"campaign {cfg.name!r} is already on the LaunchPad (workflow of fw {old['nodes'][0]}, state "
+                      f"{old.get('state')}); nothing added. Use `hts resume {cfg.name}` to rerun what failed.")
+    flow = campaign_flow(cfg, batch_size)
+    wf = flow_to_workflow(flow, store=job_store(cfg))
+    wf.metadata.update({"hts_campaign": cfg.name})
+    for fw in wf.fws:
+        fw.spec["hts_campaign"] = cfg.name
+    ids = lp.add_wf(wf)
+    first = min(ids.values())
+    return first, f"campaign {cfg.name!r} submitted: {len(wf.fws)} Firework(s), first fw_id {first}"
+
+
+def _error_line(fw_doc: dict) -> str:
+    for launch in reversed(fw_doc.get("launches") or []):
+        data = (launch.get("action") or {}).get("stored_data") or {}
+        exc = data.get("_exception") or {}
+        trace = exc.get("_stacktrace") or ""
+        if trace:
+            return trace.strip().splitlines()[-1][:160]
+    return "(no stored exception)"
+
+
+def status(lp, store, campaign: str) -> dict:
+    """Fireworks per state, candidates per status, and FIZZLED errors grouped by message."""
+    fws = list(lp.fireworks.find({"spec.hts_campaign": campaign}, {"fw_id": 1, "state": 1, "launches": 1, "name": 1}))
+    states = Counter(f["state"] for f in fws)
+    errors: Counter = Counter()
+    for f in fws:
+        if f["state"] == "FIZZLED":
+            launches = list(lp.launches.find({"launch_id": {"$in": f.get("launches", [])}}, {"action": 1}))
+            errors[re.sub(r"\d+", "#", _error_line({"launches": launches}))] += 1
+    cands = Counter(d["status"] for d in store.find({"campaign": campaign, "role": "candidate"}, properties=["status"]))
+    return {"fireworks": dict(states), "candidates": dict(cands), "errors": dict(errors.most_common(10))}
+
+
+def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600) -> dict:
+    """Rerun lost (worker killed) and FIZZLED Fireworks of a campaign, each at most ``max_retries`` times."""
+    lost_launches, lost_fws, _ = lp.detect_lostruns(expiration_secs=expiration_s, rerun=True, query={"spec.hts_campaign": campaign})
+    rerun, gave_up = [], []
+    for f in lp.fireworks.find({"spec.hts_campaign": campaign, "state": "FIZZLED"}, {"fw_id": 1, "spec": 1}):
+        tries = f["spec"].get("_hts_retries", 0)
+        if tries >= max_retries:
+            gave_up.append(f["fw_id"])
+            continue
+        lp.update_spec([f["fw_id"]], {"_hts_retries": tries + 1})
+        lp.rerun_fw(f["fw_id"], recover_launch="last")
+        rerun.append(f["fw_id"])
+    return {"lost": list(lost_fws), "rerun": rerun, "gave_up": gave_up}

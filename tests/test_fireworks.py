@@ -48,3 +48,40 @@ def test_submit_rlaunch_status(tmp_path):
     st = json.loads(r.stdout)
     assert st["fireworks"] and set(st["fireworks"]) == {"COMPLETED"}, st
     assert sum(st["candidates"].values()) == 2 and "generated" not in st["candidates"], st
+
+
+def test_queue_adapters_render_submit_scripts(tmp_path):
+    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+
+    slurm = CommonAdapter.from_file(str(ROOT / "configs" / "queue" / "qadapter_slurm.yaml")).get_script_str(str(tmp_path))
+    assert "#SBATCH --cpus-per-task=4" in slurm and "#SBATCH --time=04:00:00" in slurm
+    assert "rlaunch -l launchpad.yaml -w fworker.yaml singleshot" in slurm
+    pbs = CommonAdapter.from_file(str(ROOT / "configs" / "queue" / "qadapter_pbs.yaml")).get_script_str(str(tmp_path))
+    assert "#PBS -l nodes=1:ppn=4" in pbs and "#PBS -l walltime=04:00:00" in pbs
+
+
+def test_fizzled_firework_is_reported_and_retried_up_to_the_limit(tmp_path):
+    bad_store = tmp_path / "not_a_dir"
+    bad_store.write_text("a file where the store directory should be")
+    cfg = {"name": "fw-broken", "systems": ["Mg-H"], "pressures_GPa": [50],
+           "generators": {"substitution": {"enabled": False}, "random": {"n_structures": 1, "stoichiometries": ["MgH2"]}},
+           "relax": {"model": "chgnet"}, "store": {"path": str(bad_store)}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    lp = ROOT / "configs" / "queue" / "launchpad_mongomock.yaml"
+    (tmp_path / "lp.json").write_text("{}")
+    env = {**os.environ, "MONGOMOCK_SERVERSTORE_FILE": str(tmp_path / "lp.json")}
+    hts = [str(BIN / "hts")]
+    assert _run([str(BIN / "lpad"), "-l", str(lp), "reset", "--password", datetime.date.today().isoformat()], tmp_path, env).returncode == 0
+    assert _run(hts + ["submit", "c.yaml", "--launchpad", str(lp)], tmp_path, env).returncode == 0
+    status = hts + ["status", "fw-broken", "--launchpad", str(lp), "--store", str(tmp_path / "ok_store"), "--json"]
+    for attempt in range(2):
+        _run([str(BIN / "rlaunch"), "-l", str(lp), "rapidfire"], tmp_path, env)
+        st = json.loads(_run(status, tmp_path, env).stdout)
+        assert st["fireworks"] == {"FIZZLED": 1}, st
+        assert any("Error" in msg for msg in st["errors"]), st  # the stored exception, grouped
+        r = _run(hts + ["resume", "fw-broken", "--launchpad", str(lp), "--max-retries", "1"], tmp_path, env)
+        assert r.returncode == 0
+        if attempt == 0:
+            assert "FIZZLED rerun: [" in r.stdout and "retry limit reached: []" in r.stdout, r.stdout
+        else:
+            assert "FIZZLED rerun: []" in r.stdout and "retry limit reached: [" in r.stdout, r.stdout

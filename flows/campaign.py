@@ -62,10 +62,7 @@ def stage_job(cfg_dict: dict, stage: str, _after=None):
     camp, store = _campaign(cfg_dict)
     try:
         getattr(camp, f"stage_{stage}")()
-        counts: dict[str, int] = {}
-        for d in store.find({"campaign": camp.cfg.name, "role": "candidate"}, properties=["status"]):
-            counts[d["status"]] = counts.get(d["status"], 0) + 1
-        return counts
+        return store.status_counts(camp.cfg.name)
     finally:
         store.close()
 

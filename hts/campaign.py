@@ -107,6 +107,7 @@ class Campaign:
         self.cfg = cfg
         self.store = store
         self.progress = progress
+        self._summary = RunSummary()  # counters of this run (stages called one by one also count here)
         self.maker = relax_maker(cfg)
         self.engine = {"name": "mlip", "model": cfg.relax.model, "version": self.maker.engine_version}
 
@@ -140,10 +141,10 @@ class Campaign:
             crit["id"] = {"$in": list(ids)}
         todo = self.store.find(crit)
         tick = self.progress("relax", len(todo)) if self.progress else None
+        # hull references set the hull: they get the larger step budget, in the same worker pool
+        ref_steps = max(self.maker.max_steps, self.cfg.references.max_steps)
         for p in sorted({d["pressure_GPa"] for d in todo}):
             batch = [d for d in todo if d["pressure_GPa"] == p]
-            # hull references set the hull: they get the larger step budget, in the same worker pool
-            ref_steps = max(self.maker.max_steps, self.cfg.references.max_steps)
             steps = [ref_steps if d["role"] == "reference" else self.maker.max_steps for d in batch]
             results = self.maker.relax_many([Structure.from_dict(d["structure_initial"]) for d in batch], p, progress=tick,
                                             max_steps=steps)
@@ -291,8 +292,6 @@ class Campaign:
             log.warning("learning round skipped: %s", exc)
 
     # -- driver ----------------------------------------------------------
-    _summary: RunSummary = RunSummary()
-
     def run(self) -> RunSummary:
         t0 = time.time()
         self._summary = RunSummary()
@@ -302,9 +301,6 @@ class Campaign:
         self.stage_hull()
         self.stage_phonons()
         self.stage_select()
-        counts: dict[str, int] = {}
-        for d in self.store.find({"campaign": self.cfg.name, "role": "candidate"}, properties=["status"]):
-            counts[d["status"]] = counts.get(d["status"], 0) + 1
-        self._summary.statuses = counts
+        self._summary.statuses = self.store.status_counts(self.cfg.name)
         self._summary.wall_s = time.time() - t0
         return self._summary

@@ -111,7 +111,7 @@ class StabilitySettings(_Strict):
 
 class PhononSettings(_Strict):
     enabled: bool = True
-    filter: bool = False  # MLIP phonons reject ~97% of DFT-stable CompSC hydrides (benchmarks/mlip_fidelity.py): stored, not a filter, unless asked
+    filter: bool = False  # MLIP phonons call 0-11% of DFT-stable CompSC hydrides stable (benchmarks/mlip_fidelity.py): stored, not a filter, unless asked
     supercell_min_length_A: float = Field(6.0, gt=0)
     max_supercell_atoms: int = Field(64, ge=1)
     displacement_A: float = Field(0.01, gt=0)

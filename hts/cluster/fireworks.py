@@ -63,8 +63,9 @@ def submit(cfg: CampaignConfig, lp, batch_size: int = 20) -> tuple[int | None, s
     return first, f"campaign {cfg.name!r} submitted: {len(wf.fws)} Firework(s), first fw_id {first}"
 
 
-def _error_line(fw_doc: dict) -> str:
-    for launch in reversed(fw_doc.get("launches") or []):
+def _error_line(launches: list[dict]) -> str:
+    """Last line of the newest stored exception among a Firework's launches."""
+    for launch in reversed(launches):
         data = (launch.get("action") or {}).get("stored_data") or {}
         exc = data.get("_exception") or {}
         trace = exc.get("_stacktrace") or ""
@@ -81,14 +82,13 @@ def status(lp, store, campaign: str) -> dict:
     for f in fws:
         if f["state"] == "FIZZLED":
             launches = list(lp.launches.find({"launch_id": {"$in": f.get("launches", [])}}, {"action": 1}))
-            errors[re.sub(r"\d+", "#", _error_line({"launches": launches}))] += 1
-    cands = Counter(d["status"] for d in store.find({"campaign": campaign, "role": "candidate"}, properties=["status"]))
-    return {"fireworks": dict(states), "candidates": dict(cands), "errors": dict(errors.most_common(10))}
+            errors[re.sub(r"\d+", "#", _error_line(launches))] += 1
+    return {"fireworks": dict(states), "candidates": store.status_counts(campaign), "errors": dict(errors.most_common(10))}
 
 
 def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600) -> dict:
     """Rerun lost (worker killed) and FIZZLED Fireworks of a campaign, each at most ``max_retries`` times."""
-    lost_launches, lost_fws, _ = lp.detect_lostruns(expiration_secs=expiration_s, rerun=True, query={"spec.hts_campaign": campaign})
+    _, lost_fws, _ = lp.detect_lostruns(expiration_secs=expiration_s, rerun=True, query={"spec.hts_campaign": campaign})
     rerun, gave_up = [], []
     for f in lp.fireworks.find({"spec.hts_campaign": campaign, "state": "FIZZLED"}, {"fw_id": 1, "spec": 1}):
         tries = f["spec"].get("_hts_retries", 0)

@@ -46,9 +46,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
 
 def _tc_labels(tc: dict) -> dict:
     ad = tc.get("tc_allen_dynes_K") or [math.nan, math.nan]
+    pp = tc.get("pseudopotentials")  # a family name, or a block with one
     return {"lambda": tc.get("lambda"), "omega_log_K": tc.get("omega_log_K"), "omega_2_K": tc.get("omega_2_K"),
             "tc_ad_low_K": ad[0], "tc_ad_high_K": ad[1], "protocol": tc.get("protocol"),
-            "pseudopotentials": (tc.get("pseudopotentials") or {}).get("family") if isinstance(tc.get("pseudopotentials"), dict) else tc.get("pseudopotentials")}
+            "pseudopotentials": pp.get("family") if isinstance(pp, dict) else pp}
 
 
 def _dyn_stable(doc: dict) -> tuple[float, str | None]:

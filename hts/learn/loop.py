@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,16 +45,19 @@ class RoundResult:
     model_error: dict
 
 
-def training_table(store, settings: LearningSettings, _compsc_cache: dict = {}) -> pd.DataFrame:  # noqa: B006
+@lru_cache(maxsize=4)
+def _compsc(path: str | None) -> pd.DataFrame:
+    """CompSC rows with features (about 15 s), computed once per process."""
+    return compsc_table(path)
+
+
+def training_table(store, settings: LearningSettings) -> pd.DataFrame:
     """Everything stored (all campaigns, all statuses) plus CompSC when enabled."""
     parts = [store_table(store)]
     if settings.compsc:
-        key = settings.compsc_path or ""
-        if key not in _compsc_cache:  # CompSC features take ~15 s; computed once per process
-            _compsc_cache[key] = compsc_table(settings.compsc_path)
-        parts.append(_compsc_cache[key])
+        parts.append(_compsc(settings.compsc_path))
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else parts
+    return pd.concat(parts, ignore_index=True) if parts else store_table(store)
 
 
 def history(store, campaign: str) -> list[dict]:
@@ -122,7 +126,7 @@ def run_round(store, campaign: str, settings: LearningSettings, n: int | None = 
     buckets = chosen["bucket"].value_counts().to_dict() if len(chosen) else {}
     res = RoundResult(
         round=k, model_path=str(path), n_train=model.meta["n_train"],
-        n_train_store=int(sum(i.startswith("compsc-") is False for i in model.meta["train_ids"])),
+        n_train_store=sum(not i.startswith("compsc-") for i in model.meta["train_ids"]),
         n_stability=model.meta["n_stability"], n_unstable=model.meta["n_unstable"], ranked=int(len(pool)),
         selected=sorted(chosen["id"]) if len(chosen) else [], buckets=buckets, best_tc_K=best,
         model_error=_previous_error(store, campaign),

@@ -24,12 +24,16 @@ from hts.units import GPA_TO_EV_PER_A3
 __all__ = ["RelaxResult", "MLIPRelaxMaker"]
 
 
-class _Diverged(RuntimeError):
-    pass
+class _Stop(RuntimeError):
+    """Ends a relaxation early as a typed failure (diverged | timeout)."""
+
+    def __init__(self, reason: str, failure_type: str):
+        super().__init__(reason)
+        self.failure_type = failure_type
 
 
-class _Timeout(RuntimeError):
-    pass
+def _diverged(why: str) -> _Stop:
+    return _Stop(f"relaxation diverged: {why}", "diverged")
 
 
 @dataclass
@@ -78,7 +82,7 @@ class MLIPRelaxMaker:
     ``max_steps`` optimizer steps; ``keep_symmetry`` adds ASE's FixSymmetry.
     """
 
-    model: str = "7net-mf-0"
+    model: str = "chgnet"  # the configuration default (hts.config.RelaxSettings)
     fmax: float = 0.05
     max_steps: int = 200
     optimizer: str = "BFGS"
@@ -130,15 +134,15 @@ class MLIPRelaxMaker:
             energies.append(float(e))
             volumes.append(float(v))
             if not math.isfinite(e) or not np.isfinite(atoms.get_forces()).all():
-                raise _Diverged("non-finite energy or forces")
+                raise _diverged("non-finite energy or forces")
             ratio = v / v0
             if not 1.0 / self.max_volume_ratio <= ratio <= self.max_volume_ratio:
-                raise _Diverged(f"volume changed by a factor {ratio:.2f} (bound {self.max_volume_ratio})")
+                raise _diverged(f"volume changed by a factor {ratio:.2f} (bound {self.max_volume_ratio})")
             dmin = _min_distance(atoms)
             if dmin < self.min_distance_A:
-                raise _Diverged(f"atoms {dmin:.2f} A apart (bound {self.min_distance_A} A)")
+                raise _diverged(f"atoms {dmin:.2f} A apart (bound {self.min_distance_A} A)")
             if self.max_wall_s is not None and time.time() - t0 > self.max_wall_s:
-                raise _Timeout(f"relaxation exceeded {self.max_wall_s:g} s wall time after {len(energies)} force calls")
+                raise _Stop(f"relaxation exceeded {self.max_wall_s:g} s wall time after {len(energies)} force calls", "timeout")
 
         opt.attach(_check, interval=1)
         traj = {"energy_eV": energies, "volume_A3": volumes}
@@ -146,15 +150,10 @@ class MLIPRelaxMaker:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 converged = bool(opt.run(fmax=self.fmax, steps=self.max_steps))
-        except _Diverged as exc:
-            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=f"relaxation diverged: {exc}",
-                               failure_type="diverged", cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
-        except _Timeout as exc:
-            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=str(exc), failure_type="timeout",
+        except Exception as exc:  # a typed stop, or a model / ASE error on this structure
+            stop = exc if isinstance(exc, _Stop) else _Stop(f"engine error: {type(exc).__name__}: {exc}", "engine_error")
+            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=str(stop), failure_type=stop.failure_type,
                                cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
-        except Exception as exc:  # model or ASE error on this structure
-            return RelaxResult(False, None, n_atoms=len(atoms), n_steps=opt.nsteps, reason=f"engine error: {type(exc).__name__}: {exc}",
-                               failure_type="engine_error", cpu_s=time.process_time() - c0, wall_s=time.time() - t0, trajectory=traj)
         atoms.set_constraint()
         e = float(atoms.get_potential_energy())
         v = float(atoms.get_volume())

@@ -75,6 +75,13 @@ class CandidateStore:
     def count(self, criteria: dict | None = None) -> int:
         return self.docs.count(criteria or {})
 
+    def status_counts(self, campaign: str) -> dict[str, int]:
+        """Candidates of a campaign per status (references left out)."""
+        counts: dict[str, int] = {}
+        for d in self.find({"campaign": campaign, "role": "candidate"}, properties=["status"]):
+            counts[d["status"]] = counts.get(d["status"], 0) + 1
+        return counts
+
     # -- arrays ----------------------------------------------------------
     def put_data(self, doc_id: str, kind: str, payload: dict) -> None:
         self.data.update([{"key": f"{doc_id}:{kind}", "id": doc_id, "kind": kind, "data": payload}], key="key")

@@ -1,6 +1,7 @@
 """The screening campaign as a jobflow Flow (for FireWorks/SLURM via flow_to_workflow).
 
 generate --(Response.replace)--> [relax batch x N] -> dedup -> hull -> phonons [-> select]
+    [-> tc --(Response.replace)--> one DFPT job per tc_pending candidate]
 
 Each job runs one stage of :class:`hts.campaign.Campaign` against the candidate store
 named in the configuration; candidates are batched so that one queue job relaxes
@@ -43,6 +44,8 @@ def generate_job(cfg_dict: dict, batch_size: int = 20):
     jobs = [*relax, dedup, hull, phon]
     if camp.cfg.learning.enabled:
         jobs.append(stage_job(cfg_dict, "select", phon.output))
+    if camp.cfg.tc.enabled:
+        jobs.append(tc_job(cfg_dict, jobs[-1].output))
     return Response(output=todo, replace=Flow(jobs, output=jobs[-1].output, name="screening"))
 
 
@@ -63,6 +66,39 @@ def stage_job(cfg_dict: dict, stage: str, _after=None):
     try:
         getattr(camp, f"stage_{stage}")()
         return store.status_counts(camp.cfg.name)
+    finally:
+        store.close()
+
+
+@job
+def tc_job(cfg_dict: dict, _after=None):
+    """Replace itself by one DFPT job per candidate that is tc_pending now (in stage_tc order)."""
+    camp, store = _campaign(cfg_dict)
+    try:
+        t = camp.cfg.tc
+        todo = store.find({"campaign": camp.cfg.name, "role": "candidate", "status": "tc_pending"},
+                          properties=["id", "selection", "e_above_hull_meV"])
+    finally:
+        store.close()
+    todo.sort(key=lambda d: (d.get("selection") is None, d.get("e_above_hull_meV") or 0.0))
+    ids = [d["id"] for d in todo][: t.max_candidates]
+    if not ids:
+        return Response(output={})
+    jobs = [dfpt_job(cfg_dict, i) for i in ids]
+    for j, i in zip(jobs, ids):
+        j.name = f"dfpt {i}"
+        j.update_metadata({"candidate": i})
+    return Response(replace=Flow(jobs, name="dfpt"))
+
+
+@job
+def dfpt_job(cfg_dict: dict, candidate_id: str):
+    """alpha2F, lambda and Tc of one candidate (hts.tc.dfpt); returns its final status."""
+    camp, store = _campaign(cfg_dict)
+    try:
+        camp.stage_tc([candidate_id])
+        d = store.find({"id": candidate_id}, properties=["status"])
+        return d[0]["status"] if d else None
     finally:
         store.close()
 

@@ -2,6 +2,7 @@
 
 generate -> relax at pressure -> deduplicate -> enthalpy hull -> phonon check -> tc_pending
 -> (learning.enabled) surrogate selection of the next DFPT targets
+-> (tc.enabled) DFPT alpha2F, lambda, omega_log, Tc -> tc_done | dyn_unstable | failed
 
 Every stage reads and writes documents keyed by deterministic candidate ids, so a run
 can be repeated or resumed: finished documents are never recomputed, and a second run
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pymatgen.core import Composition, Structure
 
@@ -291,6 +293,67 @@ class Campaign:
         except ValueError as exc:  # too few labels yet: the DFPT stage takes candidates in hull order
             log.warning("learning round skipped: %s", exc)
 
+    def elph_maker(self):
+        """The DFPT Maker configured by ``tc`` (protocol, pseudopotentials, QE launcher)."""
+        from hts.dft.pseudo import load_family
+        from hts.dft.qe import QERunner
+        from hts.tc.dfpt import ElphMaker
+        from hts.tc.protocols import get_protocol
+
+        t = self.cfg.tc
+        return ElphMaker(protocol=get_protocol(t.protocol, **t.protocol_overrides),
+                         pseudos=load_family(t.pseudo_family, t.pseudo_dir, t.pseudopotentials or None),
+                         runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s),
+                         mustar=tuple(t.mustar), max_retries=t.max_retries)
+
+    def stage_tc(self, ids: list[str] | None = None) -> None:
+        """DFPT Tc of 'tc_pending' candidates: learning selections first, then lowest e_above_hull.
+
+        tc_done (tc block + alpha2F arrays in the data store), dyn_unstable (stage 'dfpt', DFPT
+        imaginary modes) or failed (stage 'dfpt', the QE message); one candidate never stops the rest.
+        ``ids`` restricts the stage to those candidates (one queue job per candidate in the flow).
+        """
+        t = self.cfg.tc
+        if not t.enabled:
+            return
+        crit = {"campaign": self.cfg.name, "role": "candidate", "status": "tc_pending"}
+        if ids is not None:
+            crit["id"] = {"$in": list(ids)}
+        todo = self.store.find(crit)
+        if t.max_atoms:
+            todo = [d for d in todo if len(d["structure"]["sites"]) <= t.max_atoms]
+        todo.sort(key=lambda d: (d.get("selection") is None, d.get("e_above_hull_meV") or 0.0, len(d["structure"]["sites"])))
+        if t.max_candidates is not None:
+            todo = todo[: t.max_candidates]
+        maker = self.elph_maker()
+        tick = self.progress("dfpt", len(todo)) if self.progress else None
+        for d in todo:
+            wd = Path(t.workdir) / d["id"]
+            r = maker.run(Structure.from_dict(d["structure"]), d["pressure_GPa"], wd)
+            d["tc"] = r.tc
+            d["attempts"] = d.get("attempts", []) + [{"stage": "dfpt", **a} for a in r.attempts]
+            d["cpu_seconds"] = {**d.get("cpu_seconds", {}), "dfpt": round(sum(v["cpu_s"] for v in r.timings.values()), 2)}
+            if r.structure is not None:
+                d["structure_dft"] = r.structure.as_dict()
+            label = "" if maker.protocol.converged else " [unconverged: smoke protocol]"
+            if not r.ok:
+                f = r.failure
+                d.update(status="failed", stage="dfpt", reason=f"{f['step']}: {f['kind']}: {f['message']}")
+            elif not r.tc["dyn_stable"]:
+                d.update(status="dyn_unstable", stage="dfpt",
+                         reason=f"DFPT imaginary mode {r.tc['min_frequency_cm1']:.0f} cm^-1 on the q grid{label}")
+            else:
+                d.update(status="tc_done", stage=None, reason=None)
+                d["warnings"] = sorted(set(d.get("warnings", [])) | set(r.tc.get("warnings", [])))
+            if r.arrays:
+                self.store.put_data(d["id"], "a2f", r.arrays)
+            if r.ok and not t.keep_wavefunctions:
+                maker.clean(wd)
+            self.store.upsert([d])
+            log.info("DFPT %s %s: %s%s", d["id"], d["formula"], d["status"], label)
+            if tick:
+                tick(1)
+
     # -- driver ----------------------------------------------------------
     def run(self) -> RunSummary:
         t0 = time.time()
@@ -301,6 +364,7 @@ class Campaign:
         self.stage_hull()
         self.stage_phonons()
         self.stage_select()
+        self.stage_tc()
         self._summary.statuses = self.store.status_counts(self.cfg.name)
         self._summary.wall_s = time.time() - t0
         return self._summary

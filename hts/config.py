@@ -122,7 +122,24 @@ class PhononSettings(_Strict):
 
 
 class TcSettings(_Strict):
+    """Electron-phonon Tc of the survivors by DFPT (Quantum ESPRESSO; hts.tc.dfpt)."""
+
     mustar: list[float] = [0.10, 0.13]
+    enabled: bool = False  # run the DFPT stage in `hts run` / the flow
+    protocol: Literal["smoke", "screening", "converged"] = "screening"
+    protocol_overrides: dict = Field(default_factory=dict)  # e.g. {"k": [8, 8, 8], "q": [2, 2, 2], "ecutwfc_Ry": 40}
+    pseudo_family: str = "debian-lda-vbc"
+    pseudo_dir: str | None = None  # move the family to another directory (SSSP, pslibrary on a cluster)
+    pseudopotentials: dict[str, dict] = Field(default_factory=dict)  # element -> {file, ecutwfc, ecutrho}
+    qe_bin_dir: str | None = None  # None: pw.x etc. from PATH
+    mpi_command: str = "mpirun -np {nprocs}"
+    nprocs: int = Field(1, ge=1)
+    max_candidates: int | None = Field(None, ge=0)  # per run; learning selections first, then lowest e_above_hull
+    max_atoms: int | None = Field(None, ge=1)  # skip (leave tc_pending) larger cells
+    step_timeout_s: float | None = Field(None, gt=0)  # wall-time limit of one QE run
+    max_retries: int = Field(2, ge=0)
+    workdir: str = "hts_dfpt"  # one sub-directory per candidate id; ph.x recover restarts from it
+    keep_wavefunctions: bool = False
 
     @field_validator("mustar")
     @classmethod

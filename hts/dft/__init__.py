@@ -1,0 +1,1 @@
+"""Density-functional engine (Quantum ESPRESSO): pseudopotentials, inputs, runs and their faults."""

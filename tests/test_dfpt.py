@@ -1,0 +1,203 @@
+"""DFPT electron-phonon chain (Quantum ESPRESSO) and the alpha2F analysis.
+
+The ``dft`` tests run pw.x/ph.x/q2r.x/matdyn.x with the parameters of QE's PHonon
+electron-phonon example for fcc Al (Al.pz-vbc, ecut 15 Ry, k 8^3 / 16^3, q 4^3).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from hts.dft.pseudo import load_family
+from hts.dft.qe import QEError, QERunner, qe_error_message
+from hts.tc.a2f import analyse_a2f
+from hts.tc.dfpt import ElphMaker
+from hts.tc.formulas import a2f_moments
+from hts.tc.protocols import PROTOCOLS, get_protocol, meshes
+from hts.units import CMINV_TO_K, RY_TO_CMINV, RY_TO_K
+
+HAVE_QE = all(shutil.which(x) for x in ("pw.x", "ph.x", "q2r.x", "matdyn.x"))
+NPROCS = 2
+BOHR = 0.529177210903
+AL = Structure(Lattice(np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]]) * (7.5 * BOHR / 2)), ["Al"], [[0, 0, 0]])
+# QE PHonon example (electron-phonon in Al): ecut 15 Ry, m-v smearing 0.05 Ry, k 8^3 (dense 16^3), q 4^3
+AL_PROTOCOL = get_protocol("screening", k=(8, 8, 8), q=(4, 4, 4), ecutwfc_Ry=15.0, degauss_Ry=0.05, relax=False,
+                           conv_thr_Ry=1e-8, tr2_ph=1e-10, matdyn_mesh=10, ndos=50, selected_sigma_Ry=0.02)
+needs_qe = pytest.mark.skipif(not HAVE_QE, reason="Quantum ESPRESSO (pw.x, ph.x, q2r.x, matdyn.x) not installed")
+
+
+def _maker(**kw):
+    return ElphMaker(protocol=kw.pop("protocol", AL_PROTOCOL), pseudos=load_family("debian-lda-vbc"),
+                     runner=QERunner(nprocs=NPROCS), **kw)
+
+
+# ---------------------------------------------------------------- no QE needed
+def _write_model_a2f(wd, omega_Ry, a2f_h, a2f_m, nsig=3):
+    """a2F.dos{i} files in matdyn's layout (omega in Ry, total, 2 branches) and a phonon.dos
+    whose atom projections put the low peak on the metal (atom 1) and the high one on H (atom 2)."""
+    for i in range(1, nsig + 1):
+        scale = 1.0 + 0.05 * (i - 2)
+        rows = "\n".join(f"{w:.6E} {scale * (a + b):.6E} {scale * b:.6E} {scale * a:.6E}"
+                         for w, a, b in zip(omega_Ry, a2f_h, a2f_m))
+        (wd / f"a2F.dos{i}").write_text(" # Eliashberg function a2F (per both spin)\n #  frequencies in Rydberg\n"
+                                         f" # DOS normalized\n\n{rows}\n lambda = 0.0 Delta = 0.0\n")
+    w_cm = omega_Ry * RY_TO_CMINV
+    pd = "\n".join(f"{w:.6E} {a + b + 1e-30:.6E} {b:.6E} {a:.6E}" for w, a, b in zip(w_cm, a2f_h, a2f_m))
+    (wd / "phonon.dos").write_text(f"# Frequency[cm^-1] DOS PDOS\n{pd}\n")
+
+
+def test_a2f_analysis_model_spectrum(tmp_path):
+    """Two separated Gaussian peaks: lambda, omega_log and the H / metal split against direct integrals."""
+    w = np.linspace(1e-5, 0.02, 4001)  # Ry
+    g = lambda c, s, h: h * np.exp(-0.5 * ((w - c) / s) ** 2)  # noqa: E731
+    a2f_m, a2f_h = g(0.003, 0.0005, 0.3), g(0.012, 0.0015, 0.6)
+    _write_model_a2f(tmp_path, w, a2f_h, a2f_m)
+    block, arrays = analyse_a2f(tmp_path, ["La", "H"], mustar=(0.1, 0.13), selected_sigma_Ry=0.01, sigma_step_Ry=0.005)
+    wk = w * RY_TO_K
+    lam_h, lam_m = 2 * np.trapezoid(a2f_h / wk, wk), 2 * np.trapezoid(a2f_m / wk, wk)
+    assert block["selected_sigma_Ry"] == 0.01
+    assert block["lambda"] == pytest.approx(lam_h + lam_m, rel=1e-6)
+    assert block["lambda_H"] == pytest.approx(lam_h, rel=1e-3)
+    assert block["lambda_M"] == pytest.approx(lam_m, rel=1e-3)
+    wlog_h = math.exp(2 / lam_h * np.trapezoid(np.log(wk) * a2f_h / wk, wk))
+    assert block["omega_log_H_K"] == pytest.approx(wlog_h, rel=1e-3)
+    assert 0.9 * 0.012 * RY_TO_K < wlog_h < 0.012 * RY_TO_K  # below the peak centre (weight 1/omega)
+    assert block["lambda_by_sigma"] == pytest.approx([0.95 * block["lambda"], block["lambda"], 1.05 * block["lambda"]], rel=1e-6)
+    assert block["lambda_spread"] == pytest.approx(0.1 * block["lambda"], rel=1e-6)
+    # Tc ordering: Allen-Dynes (f1 f2 > 1) above McMillan-AD; lower mu* gives higher Tc
+    ad, mc = block["tc_allen_dynes_K"], block["tc_mcmillan_allen_dynes_K"]
+    assert ad[1] > mc[1] > 0 and ad[1] > ad[0]
+    assert len(arrays["a2f_by_sigma"]) == 3 and len(arrays["omega_Ry"]) == 4001
+
+
+def test_missing_pseudopotential_is_typed_failure(tmp_path):
+    la = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    r = _maker().run(la, 150.0, tmp_path / "la")
+    assert not r.ok and r.failure["kind"] == "missing_pseudopotential"
+    assert "La" in r.failure["message"]
+
+
+def test_missing_executable_is_typed_failure(tmp_path):
+    m = ElphMaker(protocol=AL_PROTOCOL, pseudos=load_family("debian-lda-vbc"), runner=QERunner(bin_dir=str(tmp_path)))
+    r = m.run(AL, 0.0, tmp_path / "al")
+    assert not r.ok and r.failure["kind"] == "missing_executable" and "pw.x" in r.failure["message"]
+
+
+def test_qe_error_block_parsed():
+    text = " stuff\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n     Error in routine readpp (2):\n     file H.x not found\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n"
+    assert qe_error_message(text) == "Error in routine readpp (2): file H.x not found"
+    assert qe_error_message("JOB DONE.") is None
+
+
+def test_protocol_meshes_commensurate_and_hydride_minimum():
+    h3s = Structure(Lattice.cubic(3.09), ["S", "H", "H", "H", "S"],
+                    [[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5], [0.5, 0.5, 0.5]])
+    m = meshes(PROTOCOLS["screening"], h3s)
+    assert min(m["k"]) >= 12  # the spurious H3S mode at k 8^3 (issue 3) is gone at 12^3
+    assert all(k % q == 0 for k, q in zip(m["k"], m["q"]))
+    assert m["k_fit"] == tuple(2 * k for k in m["k"])
+    assert not PROTOCOLS["smoke"].converged and PROTOCOLS["converged"].second_q_min
+
+
+# ---------------------------------------------------------------- QE runs
+@pytest.mark.dft
+@needs_qe
+def test_al_electron_phonon_chain(tmp_path):
+    """fcc Al: lambda 0.35-0.45, Allen-Dynes Tc 0.5-3 K at mu* = 0.1 (exp. Tc 1.18 K)."""
+    r = _maker().run(AL, 0.0, tmp_path / "al")
+    assert r.ok, r.failure
+    tc = r.tc
+    assert 0.35 <= tc["lambda"] <= 0.45
+    assert 0.5 <= tc["by_mustar"]["0.1"]["allen_dynes"] <= 3.0
+    assert tc["lambda"] == pytest.approx(tc["lambda_matdyn"], rel=0.01)  # hts's integral vs matdyn's own lambda
+    assert 250 < tc["omega_log_K"] < 450 and tc["omega_2_K"] > tc["omega_log_K"]
+    assert tc["by_mustar"]["0.1"]["eliashberg"] > 0
+    assert len(tc["lambda_by_sigma"]) == 10 and tc["sigma_Ry"][0] == 0.005
+    assert tc["dyn_stable"] and tc["qe_version"].startswith("6.")
+    assert tc["pseudopotentials"]["files"]["Al"]["file"] == "Al.pz-vbc.UPF" and len(tc["pseudopotentials"]["files"]["Al"]["md5"]) == 32
+    assert tc["k_mesh"] == [8, 8, 8] and tc["k_mesh_fit"] == [16, 16, 16] and tc["q_mesh"] == [4, 4, 4]
+    assert set(tc["wall_s"]) == {"scf_fit", "scf", "ph", "q2r", "matdyn"}
+    # 8 irreducible q of the 4^3 grid, 3 modes each; omega_log recomputed from the stored arrays
+    assert len(r.arrays["q_points"]) == 8 and all(len(w) == 3 for w in r.arrays["frequencies_q_cm1"])
+    i = r.tc["sigma_Ry"].index(r.tc["selected_sigma_Ry"])
+    m = a2f_moments(np.array(r.arrays["omega_Ry"]) * RY_TO_K, np.array(r.arrays["a2f_by_sigma"][i]))
+    assert m.omega_log == pytest.approx(tc["omega_log_K"], rel=1e-9)
+
+
+@pytest.mark.dft
+@needs_qe
+def test_scf_not_converging_retries_then_typed_failure(tmp_path):
+    """electron_maxstep too small to converge: three attempts, halving mixing_beta, then a typed record."""
+    proto = AL_PROTOCOL.with_overrides(k=(2, 2, 2), q=(1, 1, 1), conv_thr_Ry=1e-14)
+    m = _maker(protocol=proto, max_retries=2)
+    m.electron_maxstep = 2
+    r = m.run(AL, 0.0, tmp_path / "al")
+    assert not r.ok and r.failure["kind"] == "scf_not_converged" and r.failure["step"] == "scf_fit"
+    assert [a["mixing_beta"] for a in r.attempts] == [0.7, 0.35, 0.175]
+    assert "convergence NOT achieved" in r.failure["message"]
+
+
+@pytest.mark.dft
+@needs_qe
+def test_killed_ph_is_resumed_with_recover(tmp_path):
+    """ph.x killed mid-run (SIGKILL to its process group) is rerun with recover=.true. in the same
+    directory and ends with the lambda of an uninterrupted run with the same (small) settings."""
+
+    class KillFirstPh(QERunner):
+        killed = 0
+
+        def run(self, name, input_file, workdir, step=None, timeout_s=None):
+            if name == "ph.x" and not self.killed:
+                self.killed += 1
+                return super().run(name, input_file, workdir, step, timeout_s=4.0)
+            return super().run(name, input_file, workdir, step, timeout_s)
+
+    small = AL_PROTOCOL.with_overrides(k=(6, 6, 6), q=(2, 2, 2))
+    ref = _maker(protocol=small).run(AL, 0.0, tmp_path / "ref")
+    assert ref.ok, ref.failure
+    m = ElphMaker(protocol=small, pseudos=load_family("debian-lda-vbc"), runner=KillFirstPh(nprocs=NPROCS))
+    r = m.run(AL, 0.0, tmp_path / "al")
+    ph = [a for a in r.attempts if a["step"] == "ph"]
+    assert (ph[0]["ok"], ph[0]["kind"], ph[0]["recover"]) == (False, "walltime", False)
+    assert ph[1]["recover"] is True  # the first rerun restarts from the recover files
+    assert ph[-1]["ok"] and r.ok, r.failure
+    assert r.tc["lambda"] == pytest.approx(ref.tc["lambda"], rel=1e-3)
+
+
+@pytest.mark.dft
+@needs_qe
+def test_campaign_tc_stage_one_failure_does_not_stop_the_others(tmp_path):
+    """Two tc_pending candidates: La-H has no pseudopotential (typed failure, stage dfpt), Al goes to
+    tc_done with its tc block, attempts and alpha2F arrays in the data store."""
+    from hts.campaign import Campaign
+    from hts.config import CampaignConfig
+    from hts.store.store import open_store
+
+    cfg = CampaignConfig.model_validate({
+        "name": "tc-stage", "systems": ["La-H"], "pressures_GPa": [0], "store": {"path": str(tmp_path / "store")},
+        "tc": {"enabled": True, "protocol": "screening", "nprocs": NPROCS, "workdir": str(tmp_path / "dfpt"),
+               "protocol_overrides": {"k": [4, 4, 4], "q": [2, 2, 2], "ecutwfc_Ry": 15, "degauss_Ry": 0.05, "relax": False,
+                                      "conv_thr_Ry": 1e-8, "tr2_ph": 1e-10, "matdyn_mesh": 6, "ndos": 40}}})
+    store = open_store(tmp_path / "store").connect()
+    lah = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    docs = []
+    for cid, s, ehull in (("c-al", AL, 0.0), ("c-lah", lah, 1.0)):
+        docs.append({"id": cid, "campaign": cfg.name, "chemsys": s.composition.chemical_system, "system": "H-La",
+                     "formula": s.composition.reduced_formula, "nelements": len(s.composition.elements), "pressure_GPa": 0.0,
+                     "origin": {}, "status": "tc_pending", "structure_initial": s.as_dict(), "structure": s.as_dict(),
+                     "e_above_hull_meV": ehull})
+    store.upsert(docs)
+    Campaign(cfg, store).stage_tc()
+    al, lah_doc = store.get("c-al"), store.get("c-lah")
+    assert lah_doc["status"] == "failed" and lah_doc["stage"] == "dfpt" and "missing_pseudopotential" in lah_doc["reason"]
+    assert al["status"] == "tc_done", al.get("reason")
+    assert al["tc"]["lambda"] > 0 and al["tc"]["tc_allen_dynes_K"][1] >= al["tc"]["tc_allen_dynes_K"][0]
+    assert al["tc"]["protocol"] == "screening" and any(a["stage"] == "dfpt" and a["step"] == "ph" for a in al["attempts"])
+    assert len(store.get_data("c-al", "a2f")["a2f_by_sigma"]) == 10
+    assert not (tmp_path / "dfpt" / "c-al" / "tmp").exists()  # wavefunctions removed once stored
+    store.close()

@@ -10,7 +10,7 @@ TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
 APT_PKGS := quantum-espresso quantum-espresso-data
 STAMP   := $(VENV)/.hts-installed
 
-.PHONY: demo test test-all setup apt clean-demo
+.PHONY: demo test test-fast setup apt clean-demo
 
 apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,12 +38,13 @@ demo: setup
 	cd demo_output && ../$(BIN)/hts report demo-LiMgH --config ../configs/demo.yaml --out report
 	@echo "demo store: demo_output/hts_store   report: demo_output/report/"
 
-# default suite: everything except tests marked dft (QE runs, minutes each)
+# the full suite, QE tests (marker dft: fcc Al electron-phonon chain and its fault tests, ~2 min) included
 test: setup
-	$(BIN)/python -m pytest -q -m "not dft" -p no:cacheprovider
-
-test-all: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# without the QE runs
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not dft" -p no:cacheprovider
 
 clean-demo:
 	rm -rf demo_output

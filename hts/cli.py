@@ -1,4 +1,4 @@
-"""The ``hts`` command line: run, query, show, report, tc formula; dataset/train/predict/select (hts.cli_learn)."""
+"""The ``hts`` command line: run, query, show, report, plot a2f, tc formula; dataset/train/predict/select (hts.cli_learn)."""
 
 from __future__ import annotations
 
@@ -153,6 +153,21 @@ def _cmd_tc_formula(args) -> int:
     return 0
 
 
+def _cmd_plot_a2f(args) -> int:
+    from hts.report import a2f_plot
+
+    store = _store_from_args(args)
+    try:
+        path = a2f_plot(store, args.id, args.out)
+    except LookupError as exc:
+        print(f"hts: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"alpha2F plot: {path}")
+    return 0
+
+
 def _add_store_args(p):
     p.add_argument("--store", default=None, help="embedded store directory (default: the config's, else ./hts_store)")
     p.add_argument("--uri", default=None, help="MongoDB URI (else env HTS_MONGO_URI)")
@@ -206,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--theta-d", type=float, default=None, help="Debye temperature (K) for McMillan's original form")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_cmd_tc_formula)
+
+    p = sub.add_parser("plot", help="plots of one candidate")
+    psub = p.add_subparsers(dest="plot_cmd", required=True)
+    f = psub.add_parser("a2f", help="alpha2F(omega) with cumulative lambda, H and heavy-atom parts shaded")
+    _add_store_args(f)
+    f.add_argument("id")
+    f.add_argument("--out", default="hts_report", help="directory for the PNG")
+    f.set_defaults(func=_cmd_plot_a2f)
 
     from hts.cli_learn import add_learn_commands
 

@@ -7,12 +7,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from pymatgen.core import Composition
 
 from hts.stability.hull import enthalpy_hull
 from hts.store.store import CandidateStore
 
-__all__ = ["funnel", "format_funnel", "hull_plots", "learning_report"]
+__all__ = ["a2f_plot", "funnel", "format_funnel", "hull_plots", "learning_report"]
 
 _STAGES = [
     ("generated", None),
@@ -149,3 +150,51 @@ def learning_report(store: CandidateStore, campaign: str, out_dir: str | Path) -
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return "\n".join(lines), path
+
+
+def a2f_plot(store, doc_id: str, out_dir) -> Path:
+    """alpha2F(omega) of one candidate with cumulative lambda(omega); H and heavy-atom parts shaded.
+
+    Reads the arrays the DFPT stage put in the data store (selected smearing); writes
+    ``<out_dir>/a2f_<id>.png`` and returns the path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hts.units import RY_TO_CMINV
+
+    doc = store.get(doc_id)
+    arr = store.get_data(doc_id, "a2f")
+    if doc is None or arr is None:
+        raise LookupError(f"no DFPT alpha2F stored for {doc_id!r}")
+    tc = doc.get("tc") or {}
+    i = arr["sigma_Ry"].index(tc["selected_sigma_Ry"]) if tc.get("selected_sigma_Ry") in arr["sigma_Ry"] else 0
+    w = np.asarray(arr["omega_Ry"]) * RY_TO_CMINV
+    f = np.asarray(arr["a2f_by_sigma"][i])
+    pos = w > 0
+    lam_cum = np.zeros_like(w)
+    lam_cum[pos] = 2 * np.concatenate([[0.0], np.cumsum(0.5 * (f[pos][1:] / w[pos][1:] + f[pos][:-1] / w[pos][:-1]) * np.diff(w[pos]))])
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if "w_H" in arr:
+        wh = np.asarray(arr["w_H"])
+        ax.fill_between(w, 0, f * (1 - wh), color="tab:gray", alpha=0.5, label="heavy atoms")
+        ax.fill_between(w, f * (1 - wh), f, color="tab:blue", alpha=0.4, label="H")
+    ax.plot(w, f, color="k", lw=1, label=r"$\alpha^2F(\omega)$")
+    ax.set_xlabel(r"$\omega$ (cm$^{-1}$)")
+    ax.set_ylabel(r"$\alpha^2F(\omega)$")
+    ax2 = ax.twinx()
+    ax2.plot(w, lam_cum, color="tab:red", lw=1.2, label=r"$\lambda(\omega)$")
+    ax2.set_ylabel(r"cumulative $\lambda(\omega)$", color="tab:red")
+    label = " [unconverged: smoke protocol]" if tc.get("converged_protocol") is False else ""
+    ax.set_title(f"{doc['formula']} {doc['pressure_GPa']:g} GPa: lambda={tc.get('lambda', float('nan')):.2f}, "
+                 f"sigma={arr['sigma_Ry'][i]:g} Ry{label}", fontsize=9)
+    ax.legend(loc="upper left", fontsize=8)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"a2f_{doc_id}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

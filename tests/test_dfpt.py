@@ -201,3 +201,37 @@ def test_campaign_tc_stage_one_failure_does_not_stop_the_others(tmp_path):
     assert len(store.get_data("c-al", "a2f")["a2f_by_sigma"]) == 10
     assert not (tmp_path / "dfpt" / "c-al" / "tmp").exists()  # wavefunctions removed once stored
     store.close()
+
+
+def test_plot_a2f_cli(tmp_path):
+    """`hts plot a2f ID` draws the stored alpha2F (model spectrum through the real analysis path)."""
+    from hts.cli import main
+    from hts.store.store import open_store
+
+    w = np.linspace(1e-5, 0.02, 400)
+    _write_model_a2f(tmp_path, w, 0.6 * np.exp(-0.5 * ((w - 0.012) / 0.0015) ** 2), 0.3 * np.exp(-0.5 * ((w - 0.003) / 0.0005) ** 2))
+    block, arrays = analyse_a2f(tmp_path, ["La", "H"], selected_sigma_Ry=0.01, sigma_step_Ry=0.005)
+    store = open_store(tmp_path / "store").connect()
+    s = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    store.upsert([{"id": "x1", "campaign": "c", "chemsys": "H-La", "system": "H-La", "formula": "LaH", "nelements": 2,
+                   "pressure_GPa": 150.0, "origin": {}, "status": "tc_done", "structure_initial": s.as_dict(), "tc": block}])
+    store.put_data("x1", "a2f", arrays)
+    store.close()
+    assert main(["plot", "a2f", "x1", "--store", str(tmp_path / "store"), "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "a2f_x1.png").stat().st_size > 10_000
+    assert main(["plot", "a2f", "nope", "--store", str(tmp_path / "store"), "--out", str(tmp_path / "rep")]) == 1
+
+
+@pytest.mark.dft
+@needs_qe
+def test_vc_relax_at_pressure_before_phonons(tmp_path):
+    """relax=True: pw.x vc-relax at 30 GPa compresses Al (B0 ~ 80 GPa: V/V0 ~ 0.8) before the chain."""
+    proto = AL_PROTOCOL.with_overrides(k=(6, 6, 6), q=(2, 2, 2), relax=True, press_conv_thr_kbar=2.0)
+    r = _maker(protocol=proto).run(AL, 30.0, tmp_path / "al")
+    assert r.ok, r.failure
+    ratio = r.structure.volume / AL.volume
+    assert 0.70 < ratio < 0.90
+    assert r.tc["dft_enthalpy_eV_per_atom"] < -50  # Al.pz-vbc total energy ~ -57 eV; PV adds ~ +2 eV
+    assert "relax" in r.tc["wall_s"] and r.tc["pressure_GPa"] == 30.0
+    out = (tmp_path / "al" / "relax.in").read_text()
+    assert "press            = 300.0" in out and "vc-relax" in out

@@ -1,7 +1,7 @@
 """The screening campaign as a jobflow Flow (for FireWorks/SLURM via flow_to_workflow).
 
 generate --(Response.replace)--> [relax batch x N] -> dedup -> hull -> phonons [-> select]
-    [-> tc --(Response.replace)--> one DFPT job per tc_pending candidate]
+    [-> dft_hull -> tc --(Response.replace)--> one DFPT job per tc_pending candidate]
 
 Each job runs one stage of :class:`hts.campaign.Campaign` against the candidate store
 named in the configuration; candidates are batched so that one queue job relaxes
@@ -45,6 +45,7 @@ def generate_job(cfg_dict: dict, batch_size: int = 20):
     if camp.cfg.learning.enabled:
         jobs.append(stage_job(cfg_dict, "select", phon.output))
     if camp.cfg.tc.enabled:
+        jobs.append(stage_job(cfg_dict, "dft_hull", jobs[-1].output))
         jobs.append(tc_job(cfg_dict, jobs[-1].output))
     return Response(output=todo, replace=Flow(jobs, output=jobs[-1].output, name="screening"))
 
@@ -61,7 +62,7 @@ def relax_job(cfg_dict: dict, ids: list[str]):
 
 @job
 def stage_job(cfg_dict: dict, stage: str, _after=None):
-    """dedup | hull | phonons | select; ``_after`` only orders the job after its inputs."""
+    """dedup | hull | phonons | select | dft_hull; ``_after`` only orders the job after its inputs."""
     camp, store = _campaign(cfg_dict)
     try:
         getattr(camp, f"stage_{stage}")()

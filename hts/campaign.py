@@ -2,7 +2,7 @@
 
 generate -> relax at pressure -> deduplicate -> enthalpy hull -> phonon check -> tc_pending
 -> (learning.enabled) surrogate selection of the next DFPT targets
--> (tc.enabled) DFPT alpha2F, lambda, omega_log, Tc -> tc_done | dyn_unstable | failed
+-> (tc.enabled) DFT re-screen of the hull (pw.x) -> DFPT alpha2F, lambda, omega_log, Tc -> tc_done | dyn_unstable | failed
 
 Every stage reads and writes documents keyed by deterministic candidate ids, so a run
 can be repeated or resumed: finished documents are never recomputed, and a second run
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pymatgen.core import Composition, Structure
@@ -237,8 +237,8 @@ class Campaign:
                             parts = " + ".join(f"{f:.2f} {k}" for k, f in h.decomposition.items())
                             d.update(status="off_hull", stage="hull",
                                      reason=f"{h.e_above_hull_meV:.1f} meV/atom above the {p:g} GPa hull (threshold {thr:g}); decomposes to {parts}")
-                    elif d["status"] == "off_hull":
-                        d.update(status="relaxed", stage=None, reason=None)  # a later hull can readmit it
+                    elif d["status"] == "off_hull" and d.get("stage") == "hull":
+                        d.update(status="relaxed", stage=None, reason=None)  # a later MLIP hull can readmit it (not a DFT verdict)
                 self.store.upsert(mine)
 
     def stage_phonons(self) -> None:
@@ -306,6 +306,94 @@ class Campaign:
                          runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s),
                          mustar=tuple(t.mustar), max_retries=t.max_retries)
 
+    def _tc_queue(self, ids: list[str] | None = None) -> list[dict]:
+        """tc_pending candidates in DFPT order: learning selections, then lowest e_above_hull, then small cells."""
+        t = self.cfg.tc
+        crit = {"campaign": self.cfg.name, "role": "candidate", "status": "tc_pending"}
+        if ids is not None:
+            crit["id"] = {"$in": list(ids)}
+        todo = self.store.find(crit)
+        if t.max_atoms:
+            todo = [d for d in todo if len(d["structure"]["sites"]) <= t.max_atoms]
+        todo.sort(key=lambda d: (d.get("selection") is None, d.get("e_above_hull_meV") or 0.0, len(d["structure"]["sites"])))
+        return todo if t.max_candidates is None else todo[: t.max_candidates]
+
+    def stage_dft_hull(self, ids: list[str] | None = None) -> None:
+        """DFT re-screen before DFPT: the candidates next in line and the hull phases they depend on
+        (every element, and the phases of their MLIP decomposition) are re-relaxed with pw.x at the same
+        pressure; e_above_hull is recomputed from DFT enthalpies and stored beside the MLIP value
+        (``dft_hull``); candidates above the threshold become off_hull (stage 'dft_hull')."""
+        t = self.cfg.tc
+        rescreen = t.dft_rescreen if t.dft_rescreen is not None else t.protocol != "smoke"
+        if not (t.enabled and rescreen):
+            return
+        cands = self._tc_queue(ids)
+        if not cands:
+            return
+        maker = self.elph_maker()
+        key = {"protocol": t.protocol, "pseudo_family": t.pseudo_family}
+        thr = self.cfg.stability.hull_threshold_meV
+
+        def dft(d: dict) -> dict:
+            if (d.get("dft") or {}).get("key") != key:
+                r = maker.vc_relax(Structure.from_dict(d.get("structure") or d["structure_initial"]), d["pressure_GPa"],
+                                   Path(t.workdir) / d["id"] / "dft_relax")
+                d["dft"] = {"key": key, "ok": r.ok, "enthalpy_eV_per_atom": r.tc.get("dft_enthalpy_eV_per_atom"),
+                            "failure": r.failure, "wall_s": r.tc.get("wall_s"), "warnings": r.tc.get("warnings", [])}
+                if r.ok:
+                    d["structure_dft"] = r.structure.as_dict()
+                self.store.upsert([d])
+            return d["dft"]
+
+        for system in self.cfg.systems:
+            els = set(system.split("-"))
+            for p in self.cfg.pressures_GPa:
+                group = [d for d in cands if d["system"] == system and d["pressure_GPa"] == p]
+                if not group:
+                    continue
+                pool = [d for d in self.store.find({"status": "relaxed", "role": "reference", "pressure_GPa": p,
+                                                    "engine.model": self.cfg.relax.model}) if set(d["chemsys"].split("-")) <= els]
+                best: dict[str, dict] = {}
+                for d in pool:
+                    f = Composition(d["formula"]).reduced_formula
+                    if f not in best or d["enthalpy_eV_per_atom"] < best[f]["enthalpy_eV_per_atom"]:
+                        best[f] = d
+                want = {f for f, d in best.items() if d["nelements"] == 1}
+                for d in group:
+                    want |= {f for f in (d.get("decomposition") or {}) if f in best}
+                refs = [best[f] for f in sorted(want)]
+                entries = {}
+                for r in refs:
+                    res = dft(r)
+                    if res["ok"]:
+                        entries[r["id"]] = (Composition(r["formula"]), res["enthalpy_eV_per_atom"] * Composition(r["formula"]).num_atoms)
+                missing = els - {str(e) for i in entries for e in entries[i][0].elements if len(entries[i][0].elements) == 1}
+                for d in group:
+                    res = dft(d)
+                    if res["ok"]:
+                        n = len(d["structure"]["sites"])
+                        entries[d["id"]] = (Structure.from_dict(d["structure"]).composition, res["enthalpy_eV_per_atom"] * n)
+                _, hull = enthalpy_hull(entries) if not missing else (None, {})
+                for d in group:
+                    if missing:
+                        d.update(status="failed", stage="dft_hull",
+                                 reason=f"DFT re-screen: no DFT reference for element(s) {sorted(missing)} at {p:g} GPa")
+                    elif not d["dft"]["ok"]:
+                        f = d["dft"]["failure"] or {}
+                        d.update(status="failed", stage="dft_hull",
+                                 reason=f"DFT re-screen: {f.get('step')}: {f.get('kind')}: {f.get('message')}")
+                    else:
+                        h = hull[d["id"]]
+                        mlip = d.get("e_above_hull_meV")
+                        d["dft_hull"] = {"e_above_hull_meV": round(h.e_above_hull_meV, 3), "mlip_e_above_hull_meV": mlip,
+                                         "delta_meV": None if mlip is None else round(h.e_above_hull_meV - mlip, 3),
+                                         "decomposition": h.decomposition, "references": sorted(i for i in entries if i != d["id"])}
+                        if h.e_above_hull_meV > thr:
+                            d.update(status="off_hull", stage="dft_hull",
+                                     reason=f"DFT: {h.e_above_hull_meV:.1f} meV/atom above the {p:g} GPa hull (threshold {thr:g}; "
+                                            f"MLIP said {mlip} meV/atom)")
+                    self.store.upsert([d])
+
     def stage_tc(self, ids: list[str] | None = None) -> None:
         """DFPT Tc of 'tc_pending' candidates: learning selections first, then lowest e_above_hull.
 
@@ -316,20 +404,18 @@ class Campaign:
         t = self.cfg.tc
         if not t.enabled:
             return
-        crit = {"campaign": self.cfg.name, "role": "candidate", "status": "tc_pending"}
-        if ids is not None:
-            crit["id"] = {"$in": list(ids)}
-        todo = self.store.find(crit)
-        if t.max_atoms:
-            todo = [d for d in todo if len(d["structure"]["sites"]) <= t.max_atoms]
-        todo.sort(key=lambda d: (d.get("selection") is None, d.get("e_above_hull_meV") or 0.0, len(d["structure"]["sites"])))
-        if t.max_candidates is not None:
-            todo = todo[: t.max_candidates]
+        todo = self._tc_queue(ids)
         maker = self.elph_maker()
         tick = self.progress("dfpt", len(todo)) if self.progress else None
-        for d in todo:
+        for i, d in enumerate(todo):
+            maker.second_mesh = i < t.second_mesh_top  # top candidates of this run: delta lambda / Tc on a second mesh
             wd = Path(t.workdir) / d["id"]
-            r = maker.run(Structure.from_dict(d["structure"]), d["pressure_GPa"], wd)
+            if d.get("structure_dft"):  # relaxed by the DFT re-screen: phonons at that geometry
+                mk = replace(maker, protocol=maker.protocol.with_overrides(relax=False))
+                r = mk.run(Structure.from_dict(d["structure_dft"]), d["pressure_GPa"], wd)
+                r.tc["dft_enthalpy_eV_per_atom"] = d["dft"]["enthalpy_eV_per_atom"]
+            else:
+                r = maker.run(Structure.from_dict(d["structure"]), d["pressure_GPa"], wd)
             d["tc"] = r.tc
             d["attempts"] = d.get("attempts", []) + [{"stage": "dfpt", **a} for a in r.attempts]
             d["cpu_seconds"] = {**d.get("cpu_seconds", {}), "dfpt": round(sum(v["cpu_s"] for v in r.timings.values()), 2)}
@@ -364,6 +450,7 @@ class Campaign:
         self.stage_hull()
         self.stage_phonons()
         self.stage_select()
+        self.stage_dft_hull()
         self.stage_tc()
         self._summary.statuses = self.store.status_counts(self.cfg.name)
         self._summary.wall_s = time.time() - t0

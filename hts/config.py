@@ -138,6 +138,8 @@ class TcSettings(_Strict):
     max_atoms: int | None = Field(None, ge=1)  # skip (leave tc_pending) larger cells
     step_timeout_s: float | None = Field(None, gt=0)  # wall-time limit of one QE run
     max_retries: int = Field(2, ge=0)
+    dft_rescreen: bool | None = None  # pw.x re-relax + DFT hull before DFPT; None: on except for the smoke protocol
+    second_mesh_top: int = Field(1, ge=0)  # protocols with a second q mesh: run it for the first N candidates of a run
     workdir: str = "hts_dfpt"  # one sub-directory per candidate id; ph.x recover restarts from it
     keep_wavefunctions: bool = False
 

@@ -108,8 +108,11 @@ def test_protocol_meshes_commensurate_and_hydride_minimum():
 @pytest.mark.dft
 @needs_qe
 def test_al_electron_phonon_chain(tmp_path):
-    """fcc Al: lambda 0.35-0.45, Allen-Dynes Tc 0.5-3 K at mu* = 0.1 (exp. Tc 1.18 K)."""
-    r = _maker().run(AL, 0.0, tmp_path / "al")
+    """fcc Al: lambda 0.35-0.45, Allen-Dynes Tc 0.5-3 K at mu* = 0.1 (exp. Tc 1.18 K); a second,
+    coarser q mesh (2^3) gives delta lambda and delta Tc."""
+    m = _maker(protocol=AL_PROTOCOL.with_overrides(second_q_min=2))
+    m.second_mesh = True
+    r = m.run(AL, 0.0, tmp_path / "al")
     assert r.ok, r.failure
     tc = r.tc
     assert 0.35 <= tc["lambda"] <= 0.45
@@ -121,7 +124,11 @@ def test_al_electron_phonon_chain(tmp_path):
     assert tc["dyn_stable"] and tc["qe_version"].startswith("6.")
     assert tc["pseudopotentials"]["files"]["Al"]["file"] == "Al.pz-vbc.UPF" and len(tc["pseudopotentials"]["files"]["Al"]["md5"]) == 32
     assert tc["k_mesh"] == [8, 8, 8] and tc["k_mesh_fit"] == [16, 16, 16] and tc["q_mesh"] == [4, 4, 4]
-    assert set(tc["wall_s"]) == {"scf_fit", "scf", "ph", "q2r", "matdyn"}
+    assert {"scf_fit", "scf", "ph", "q2r", "matdyn", "ph_second_mesh"} <= set(tc["wall_s"])
+    sm = tc["second_mesh"]
+    assert sm["q_mesh"] == [2, 2, 2] and sm["k_mesh"] == [8, 8, 8] and 0.1 < sm["lambda"] < 0.8
+    assert tc["delta_lambda"] == pytest.approx(tc["lambda"] - sm["lambda"])
+    assert tc["delta_tc_allen_dynes_K"] == pytest.approx(tc["by_mustar"]["0.1"]["allen_dynes"] - sm["tc_allen_dynes_K"])
     # 8 irreducible q of the 4^3 grid, 3 modes each; omega_log recomputed from the stored arrays
     assert len(r.arrays["q_points"]) == 8 and all(len(w) == 3 for w in r.arrays["frequencies_q_cm1"])
     i = r.tc["sigma_Ry"].index(r.tc["selected_sigma_Ry"])
@@ -235,3 +242,58 @@ def test_vc_relax_at_pressure_before_phonons(tmp_path):
     assert "relax" in r.tc["wall_s"] and r.tc["pressure_GPa"] == 30.0
     out = (tmp_path / "al" / "relax.in").read_text()
     assert "press            = 300.0" in out and "vc-relax" in out
+
+
+@pytest.mark.dft
+@needs_qe
+def test_dft_rescreen_recomputes_the_hull(tmp_path):
+    """Si-H at 50 GPa (Debian PBE family): the candidate and the element references are re-relaxed with pw.x; the DFT
+    e_above_hull equals the hand-computed formation enthalpy against the elements and sits beside
+    the MLIP value; with a threshold below it the candidate leaves as off_hull (stage dft_hull)."""
+    from hts.campaign import Campaign
+    from hts.config import CampaignConfig
+    from hts.store.store import open_store
+
+    store = open_store(tmp_path / "store").connect()
+    # (Debian's LDA vbc H has no nonlocal projectors: pw.x 6.7 segfaults on the stress of a pure-H cell)
+    h2 = Structure(Lattice.orthorhombic(2.0, 1.9, 1.9), ["H", "H"], [[0.31, 0, 0], [0.69, 0, 0]])
+    si = Structure(Lattice.cubic(3.0), ["Si"], [[0, 0, 0]])
+    sih2 = Structure(Lattice.tetragonal(2.6, 3.4), ["Si", "H", "H"], [[0, 0, 0], [0.5, 0.5, 0.25], [0.5, 0.5, 0.75]])
+    base = {"campaign": "dft-hull", "system": "H-Si", "pressure_GPa": 50.0, "origin": {},
+            "engine": {"name": "mlip", "model": "chgnet", "version": "x"}}
+    docs = [
+        {**base, "id": "r-h", "role": "reference", "chemsys": "H", "formula": "H2", "nelements": 1, "status": "relaxed",
+         "structure_initial": h2.as_dict(), "structure": h2.as_dict(), "enthalpy_eV_per_atom": -3.0},
+        {**base, "id": "r-si", "role": "reference", "chemsys": "Si", "formula": "Si", "nelements": 1, "status": "relaxed",
+         "structure_initial": si.as_dict(), "structure": si.as_dict(), "enthalpy_eV_per_atom": -2.0},
+        {**base, "id": "c-sih2", "role": "candidate", "chemsys": "H-Si", "formula": "SiH2", "nelements": 2, "status": "tc_pending",
+         "structure_initial": sih2.as_dict(), "structure": sih2.as_dict(), "enthalpy_eV_per_atom": -2.9,
+         "e_above_hull_meV": 0.0, "decomposition": {"SiH2": 1.0}},
+    ]
+    store.upsert(docs)
+    cfg = {"name": "dft-hull", "systems": ["Si-H"], "pressures_GPa": [50.0], "store": {"path": str(tmp_path / "store")},
+           "tc": {"enabled": True, "protocol": "smoke", "dft_rescreen": True, "nprocs": NPROCS, "workdir": str(tmp_path / "w"),
+                  "pseudo_family": "debian-pbe", "protocol_overrides": {"k": [4, 4, 4]}}}
+    Campaign(CampaignConfig.model_validate(cfg), store).stage_dft_hull()
+    h, a, c = (store.get(i) for i in ("r-h", "r-si", "c-sih2"))
+    for d in (h, a, c):
+        assert d["dft"]["ok"], d["dft"]
+        assert d["structure_dft"]
+    form = c["dft"]["enthalpy_eV_per_atom"] - (a["dft"]["enthalpy_eV_per_atom"] + 2 * h["dft"]["enthalpy_eV_per_atom"]) / 3
+    dh = c["dft_hull"]
+    assert dh["e_above_hull_meV"] == pytest.approx(max(0.0, 1000 * form), abs=1e-3)
+    assert dh["mlip_e_above_hull_meV"] == 0.0 and dh["delta_meV"] == pytest.approx(dh["e_above_hull_meV"])
+    assert sorted(dh["references"]) == ["r-h", "r-si"]
+    # a threshold below the DFT value: the candidate leaves at the DFT hull; references are not redone
+    if dh["e_above_hull_meV"] > 1.0:
+        cfg["stability"] = {"hull_threshold_meV": dh["e_above_hull_meV"] / 2}
+        c.pop("dft")  # force the candidate again; the references keep their DFT result
+        c.pop("dft_hull")
+        store.upsert([c])
+        Campaign(CampaignConfig.model_validate(cfg), store).stage_dft_hull()
+        c2 = store.get("c-sih2")
+        assert c2["status"] == "off_hull" and c2["stage"] == "dft_hull" and "DFT:" in c2["reason"]
+        assert store.get("r-h")["dft"]["wall_s"] == h["dft"]["wall_s"]
+    else:  # stable at DFT level: stays tc_pending
+        assert c["status"] == "tc_pending"
+    store.close()

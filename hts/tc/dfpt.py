@@ -26,7 +26,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from hts.dft.pseudo import MissingPseudopotential, PseudoFamily
 from hts.dft.qe import QEError, QERunner
 from hts.tc.a2f import analyse_a2f, read_elph_lambda
-from hts.tc.protocols import ElphProtocol, meshes
+from hts.tc.protocols import ElphProtocol, mesh, meshes
 from hts.units import KBAR_PER_GPA, RY_TO_EV
 
 __all__ = ["ElphMaker", "ElphResult"]
@@ -59,6 +59,7 @@ class ElphMaker:
     strong_coupling_lambda: float = 1.5
     ph_timeout_s: float | None = None  # wall-time limit of one ph.x attempt (None: runner.timeout_s)
     electron_maxstep: int = 100
+    second_mesh: bool = False  # with a protocol that has second_q_min: rerun on that q mesh, store delta lambda / Tc
 
     # -- inputs -----------------------------------------------------------
     def _pw_input(self, path: Path, atoms, calculation: str, kpts, pressure_GPa: float, la2f=False, beta=0.7):
@@ -95,35 +96,35 @@ class ElphMaker:
             write_espresso_ph(f, input_data=data)
 
     # -- steps with their retry rules -------------------------------------
-    def _pw(self, wd: Path, step: str, atoms, calc: str, kpts, pressure: float, res: ElphResult, la2f=False):
+    def _pw(self, wd: Path, step: str, atoms, calc: str, kpts, pressure: float, res: ElphResult, la2f=False, tag=""):
         beta = 0.7
         for attempt in range(self.max_retries + 1):
             inp = wd / f"{step}.in"
             res.tc.update(self._pw_input(inp, atoms, calc, kpts, pressure, la2f, beta))
             try:
-                run = self.runner.run("pw.x", inp, wd, step=step)
-                res.timings[step] = {"wall_s": run.wall_s, "cpu_s": run.cpu_s}
+                run = self.runner.run("pw.x", inp, wd, step=step + tag)
+                res.timings[step + tag] = {"wall_s": run.wall_s, "cpu_s": run.cpu_s}
                 res.tc["qe_version"] = run.version
-                res.attempts.append({"step": step, "ok": True, "mixing_beta": beta})
+                res.attempts.append({"step": step + tag, "ok": True, "mixing_beta": beta})
                 return run
             except QEError as exc:
-                res.attempts.append({"step": step, "ok": False, **exc.as_dict(), "mixing_beta": beta})
+                res.attempts.append({"step": step + tag, "ok": False, **exc.as_dict(), "mixing_beta": beta})
                 if exc.kind != "scf_not_converged" or attempt == self.max_retries:
                     raise
                 beta = round(beta / 2, 4)  # retry: gentler mixing
 
-    def _ph(self, wd: Path, q, res: ElphResult):
+    def _ph(self, wd: Path, q, res: ElphResult, tag=""):
         recover = False
         for attempt in range(self.max_retries + 1):
             inp = wd / "ph.in"
             self._ph_input(inp, q, recover)
             try:
-                run = self.runner.run("ph.x", inp, wd, step="ph", timeout_s=self.ph_timeout_s)
-                res.timings["ph"] = {"wall_s": run.wall_s + res.timings.get("ph", {}).get("wall_s", 0.0), "cpu_s": run.cpu_s}
-                res.attempts.append({"step": "ph", "ok": True, "recover": recover})
+                run = self.runner.run("ph.x", inp, wd, step="ph" + tag, timeout_s=self.ph_timeout_s)
+                res.timings["ph" + tag] = {"wall_s": run.wall_s, "cpu_s": run.cpu_s}
+                res.attempts.append({"step": "ph" + tag, "ok": True, "recover": recover})
                 return run
             except QEError as exc:
-                res.attempts.append({"step": "ph", "ok": False, **exc.as_dict(), "recover": recover})
+                res.attempts.append({"step": "ph" + tag, "ok": False, **exc.as_dict(), "recover": recover})
                 if exc.kind not in ("crashed", "walltime") or attempt == self.max_retries:
                     raise
                 if recover:  # the restart itself failed: start ph.x afresh
@@ -151,37 +152,19 @@ class ElphMaker:
                 raise QEError("missing_pseudopotential", "setup", str(exc)) from None
             m = meshes(p, structure)
             if p.relax:
-                self._pw(wd, "relax", atoms, "vc-relax", m["k"], pressure_GPa, res)
-                text = (wd / "relax.out").read_text()
-                atoms = ase_read(wd / "relax.out", format="espresso-out", index=-1)
-                atoms.calc = None
-                res.structure = AseAtomsAdaptor.get_structure(atoms)
-                enth = re.findall(r"Final enthalpy\s*=\s*([-\d.]+)\s*Ry", text)
-                if enth:
-                    res.tc["dft_enthalpy_eV_per_atom"] = float(enth[-1]) * RY_TO_EV / len(atoms)
-                if "The maximum number of steps has been reached" in text or not enth:
-                    res.tc.setdefault("warnings", []).append("DFT vc-relax did not converge within nstep; phonons at the last geometry")
+                res.structure = self._vc_relax(wd, atoms, m["k"], pressure_GPa, res)
+                atoms = AseAtomsAdaptor.get_atoms(res.structure)
                 m = meshes(p, res.structure)
             res.tc.update({"k_mesh": list(m["k"]), "k_mesh_fit": list(m["k_fit"]), "q_mesh": list(m["q"]),
                            "degauss_Ry": p.degauss_Ry, "smearing": p.smearing})
-            self._pw(wd, "scf_fit", atoms, "scf", m["k_fit"], pressure_GPa, res, la2f=True)
-            self._pw(wd, "scf", atoms, "scf", m["k"], pressure_GPa, res)
-            self._ph(wd, m["q"], res)
-            for step, data in (("q2r", {"fildyn": "dyn", "zasr": "simple", "flfrc": "fc", "la2F": True}),
-                               ("matdyn", {"asr": "simple", "flfrc": "fc", "flfrq": "freq", "la2F": True, "dos": True,
-                                           "fldos": "phonon.dos", "nk1": p.matdyn_mesh, "nk2": p.matdyn_mesh,
-                                           "nk3": p.matdyn_mesh, "ndos": p.ndos})):
-                with open(wd / f"{step}.in", "w") as f:
-                    write_fortran_namelist(f, input_data={"input": data}, binary=step)
-                run = self.runner.run(f"{step}.x", wd / f"{step}.in", wd, step=step)
-                res.timings[step] = {"wall_s": run.wall_s, "cpu_s": run.cpu_s}
-            block, arrays = analyse_a2f(wd, symbols, self.mustar, p.selected_sigma_Ry, p.el_ph_sigma_Ry)
-            elph = read_elph_lambda(wd)
+            block, arrays, elph = self._chain(wd, atoms, m, pressure_GPa, res)
             res.tc.update(block)
             res.arrays = {**arrays, "q_points": elph["q"], "frequencies_q_cm1": elph["frequencies_cm1"],
                           "lambda_qnu": elph["lambda_qnu"]}
             res.tc["n_ef_states_per_spin_Ry"] = elph["n_ef_states_per_spin_Ry"]
             self._stability(elph, res)
+            if self.second_mesh and p.second_q_min:
+                self._second_mesh(wd, atoms, res.structure or structure, pressure_GPa, res)
             res.tc["wall_s"] = {k: v["wall_s"] for k, v in res.timings.items()}
             res.tc["cpu_s"] = {k: v["cpu_s"] for k, v in res.timings.items()}
             res.ok = True
@@ -190,6 +173,99 @@ class ElphMaker:
         except (OSError, ValueError, IndexError) as exc:  # unreadable or absent QE output
             res.failure = {"kind": "parse_error", "step": "analysis", "message": f"{type(exc).__name__}: {exc}"}
         return res
+
+    def _vc_relax(self, wd: Path, atoms, kpts, pressure_GPa: float, res: ElphResult) -> Structure:
+        """pw.x vc-relax at ``pressure_GPa``; DFT enthalpy (eV/atom) into res.tc; the relaxed structure.
+
+        A vc-relax that crashes after some ionic steps (QE 6.7 can segfault after a large cell change)
+        is restarted from its last geometry, with fresh G vectors, up to ``max_retries`` times."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                self._pw(wd, "relax", atoms, "vc-relax", kpts, pressure_GPa, res)
+                break
+            except QEError as exc:
+                try:
+                    last = ase_read(wd / "relax.out", format="espresso-out", index=-1)
+                except Exception:  # noqa: BLE001  (no complete ionic step to restart from)
+                    raise exc from None
+                if exc.kind != "crashed" or attempt == self.max_retries or len(last) != len(atoms):
+                    raise
+                last.calc = None
+                atoms = last
+                res.attempts.append({"step": "relax", "ok": False, "kind": "restart", "message": "vc-relax restarted from its last geometry"})
+        text = (wd / "relax.out").read_text()
+        final = ase_read(wd / "relax.out", format="espresso-out", index=-1)
+        final.calc = None
+        enth = re.findall(r"Final enthalpy\s*=\s*([-\d.]+)\s*Ry", text)
+        if enth:
+            res.tc["dft_enthalpy_eV_per_atom"] = float(enth[-1]) * RY_TO_EV / len(final)
+        if "The maximum number of steps has been reached" in text or not enth:
+            res.tc.setdefault("warnings", []).append("DFT vc-relax did not converge within nstep; phonons at the last geometry")
+            if not enth:  # enthalpy of the last step
+                last = re.findall(r"enthalpy new\s*=\s*([-\d.]+)\s*Ry", text)
+                if last:
+                    res.tc["dft_enthalpy_eV_per_atom"] = float(last[-1]) * RY_TO_EV / len(final)
+        return AseAtomsAdaptor.get_structure(final)
+
+    def vc_relax(self, structure: Structure, pressure_GPa: float, workdir) -> ElphResult:
+        """Only the DFT relaxation at pressure (the DFT re-screen of the hull): ``tc`` holds
+        dft_enthalpy_eV_per_atom, ``structure`` the relaxed cell; faults as in :meth:`run`."""
+        wd = Path(workdir)
+        wd.mkdir(parents=True, exist_ok=True)
+        res = ElphResult(ok=False)
+        try:
+            atoms = AseAtomsAdaptor.get_atoms(structure)
+            try:
+                res.tc["pseudopotentials"] = self.pseudos.provenance(atoms.get_chemical_symbols())
+            except MissingPseudopotential as exc:
+                raise QEError("missing_pseudopotential", "setup", str(exc)) from None
+            res.structure = self._vc_relax(wd, atoms, meshes(self.protocol, structure)["k"], pressure_GPa, res)
+            res.ok = "dft_enthalpy_eV_per_atom" in res.tc
+            if not res.ok:
+                res.failure = {"kind": "parse_error", "step": "relax", "message": "no enthalpy in relax.out"}
+        except QEError as exc:
+            res.failure = exc.as_dict()
+        except (OSError, ValueError, IndexError) as exc:
+            res.failure = {"kind": "parse_error", "step": "relax", "message": f"{type(exc).__name__}: {exc}"}
+        res.tc["wall_s"] = {k: v["wall_s"] for k, v in res.timings.items()}
+        self.clean(wd)
+        return res
+
+    def _chain(self, wd: Path, atoms, m: dict, pressure_GPa: float, res: ElphResult, tag: str = ""):
+        """scf (dense, la2F) -> scf -> ph.x -> q2r.x -> matdyn.x in ``wd``; the alpha2F analysis."""
+        p = self.protocol
+        symbols = atoms.get_chemical_symbols()
+        self._pw(wd, "scf_fit", atoms, "scf", m["k_fit"], pressure_GPa, res, la2f=True, tag=tag)
+        self._pw(wd, "scf", atoms, "scf", m["k"], pressure_GPa, res, tag=tag)
+        self._ph(wd, m["q"], res, tag=tag)
+        for step, data in (("q2r", {"fildyn": "dyn", "zasr": "simple", "flfrc": "fc", "la2F": True}),
+                           ("matdyn", {"asr": "simple", "flfrc": "fc", "flfrq": "freq", "la2F": True, "dos": True,
+                                       "fldos": "phonon.dos", "nk1": p.matdyn_mesh, "nk2": p.matdyn_mesh,
+                                       "nk3": p.matdyn_mesh, "ndos": p.ndos})):
+            with open(wd / f"{step}.in", "w") as f:
+                write_fortran_namelist(f, input_data={"input": data}, binary=step)
+            run = self.runner.run(f"{step}.x", wd / f"{step}.in", wd, step=step)
+            res.timings[step + tag] = {"wall_s": run.wall_s, "cpu_s": run.cpu_s}
+        block, arrays = analyse_a2f(wd, symbols, self.mustar, p.selected_sigma_Ry, p.el_ph_sigma_Ry, eliashberg=not tag)
+        return block, arrays, read_elph_lambda(wd)
+
+    def _second_mesh(self, wd: Path, atoms, structure: Structure, pressure_GPa: float, res: ElphResult) -> None:
+        """The same chain on the coarser q mesh ``second_q_min``: delta lambda and delta Tc (converged protocol)."""
+        p = self.protocol
+        b = structure.lattice.reciprocal_lattice.abc
+        q2 = mesh(b, p.q_spacing, p.second_q_min) if p.q is None else (p.second_q_min,) * 3
+        q2 = tuple(min(a, c) for a, c in zip(q2, res.tc["q_mesh"]))
+        k2 = tuple(q * -(-k // q) for k, q in zip(res.tc["k_mesh"], q2))  # the main k mesh, commensurate with q2
+        m2 = {"q": q2, "k": k2, "k_fit": tuple(p.fit_factor * k for k in k2)}
+        sub = wd / "second_mesh"
+        sub.mkdir(exist_ok=True)
+        block, _, _ = self._chain(sub, atoms, m2, pressure_GPa, res, tag="_second_mesh")
+        mu = f"{self.mustar[0]:g}"
+        res.tc["second_mesh"] = {"q_mesh": list(m2["q"]), "k_mesh": list(m2["k"]), "lambda": block["lambda"],
+                                 "omega_log_K": block["omega_log_K"],
+                                 "tc_allen_dynes_K": block["by_mustar"][mu]["allen_dynes"]}
+        res.tc["delta_lambda"] = res.tc["lambda"] - block["lambda"]
+        res.tc["delta_tc_allen_dynes_K"] = res.tc["by_mustar"][mu]["allen_dynes"] - block["by_mustar"][mu]["allen_dynes"]
 
     def _stability(self, elph: dict, res: ElphResult) -> None:
         """dyn_stable, min frequency and typed warnings from the frequencies on the q grid."""

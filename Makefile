@@ -34,8 +34,8 @@ setup: apt $(STAMP)
 demo: setup
 	rm -rf demo_output && mkdir -p demo_output
 	cd demo_output && ../$(BIN)/hts run ../configs/demo.yaml
-	cd demo_output && ../$(BIN)/hts query --config ../configs/demo.yaml --campaign demo-LiMgH
-	cd demo_output && ../$(BIN)/hts report demo-LiMgH --config ../configs/demo.yaml --out report
+	cd demo_output && ../$(BIN)/hts query --config ../configs/demo.yaml --campaign demo-MgAlH
+	cd demo_output && ../$(BIN)/hts report demo-MgAlH --config ../configs/demo.yaml --out report
 	@echo "demo store: demo_output/hts_store   report: demo_output/report/"
 
 # the full suite, QE tests (marker dft: fcc Al electron-phonon chain and its fault tests, ~2 min) included

@@ -425,10 +425,10 @@ class Campaign:
             if not r.ok:
                 f = r.failure
                 d.update(status="failed", stage="dfpt", reason=f"{f['step']}: {f['kind']}: {f['message']}")
-            elif not r.tc["dyn_stable"]:
+            elif not r.tc["dyn_stable"] and maker.protocol.converged:
                 d.update(status="dyn_unstable", stage="dfpt",
                          reason=f"DFPT imaginary mode {r.tc['min_frequency_cm1']:.0f} cm^-1 on the q grid{label}")
-            else:
+            else:  # an unconverged (smoke) run gives no stability verdict: tc_done, labelled, never a training label
                 d.update(status="tc_done", stage=None, reason=None)
                 d["warnings"] = sorted(set(d.get("warnings", [])) | set(r.tc.get("warnings", [])))
             if r.arrays:

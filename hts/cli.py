@@ -113,7 +113,7 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from hts.report import format_funnel, funnel, hull_plots, learning_report
+    from hts.report import a2f_plot, format_funnel, funnel, hull_plots, learning_report
 
     store = _store_from_args(args)
     f = funnel(store, args.campaign)
@@ -123,6 +123,8 @@ def _cmd_report(args) -> int:
     print(format_funnel(f))
     paths = hull_plots(store, args.campaign, args.out)
     text, parity = learning_report(store, args.campaign, args.out)
+    a2f_paths = [a2f_plot(store, d["id"], args.out) for d in store.find({"campaign": args.campaign, "status": "tc_done"}, properties=["id"])
+                 if store.get_data(d["id"], "a2f")]
     store.close()
     if text:
         print(text)
@@ -130,6 +132,8 @@ def _cmd_report(args) -> int:
         print(f"parity plot: {parity}")
     for p in paths:
         print(f"hull plot: {p}")
+    for p in a2f_paths:
+        print(f"alpha2F plot: {p}")
     return 0
 
 

@@ -21,6 +21,7 @@ _STAGES = [
     ("unique", "dedup"),
     ("on/near hull", "hull"),
     ("dynamically stable", "phonons"),
+    ("on the DFT hull", "dft_hull"),
     ("Tc computed", "tc"),
 ]
 
@@ -35,7 +36,7 @@ def _reason_key(reason: str | None) -> str:
 
 
 def funnel(store: CandidateStore, campaign: str) -> dict:
-    docs = store.find({"campaign": campaign, "role": "candidate"}, properties=["status", "stage", "reason"])
+    docs = store.find({"campaign": campaign, "role": "candidate"}, properties=["status", "stage", "reason", "tc.converged_protocol"])
     n = len(docs)
     lost = {stage: Counter() for _, stage in _STAGES if stage}
     for d in docs:
@@ -51,14 +52,18 @@ def funnel(store: CandidateStore, campaign: str) -> dict:
         if stage:
             left = sum(lost.get(stage, Counter()).values())
             if stage == "tc":
-                left = sum(1 for d in docs if d["status"] == "tc_pending")
-                lost["tc"] = Counter({"pending: awaiting DFPT": left}) if left else Counter()
+                pending = sum(1 for d in docs if d["status"] == "tc_pending")
+                lost["tc"] = lost.pop("dfpt", Counter())
+                if pending:
+                    lost["tc"]["pending: awaiting DFPT"] = pending
+                left = sum(lost["tc"].values())
             remaining -= left
             rows.append({"stage": name, "reached": remaining, "left": left, "why": dict(lost.get(stage, {}))})
         else:
             rows.append({"stage": name, "reached": n, "left": 0, "why": {}})
     statuses = Counter(d["status"] for d in docs)
-    return {"campaign": campaign, "candidates": n, "rows": rows, "statuses": dict(statuses)}
+    smoke = sum(1 for d in docs if d["status"] == "tc_done" and (d.get("tc") or {}).get("converged_protocol") is False)
+    return {"campaign": campaign, "candidates": n, "rows": rows, "statuses": dict(statuses), "tc_unconverged": smoke}
 
 
 def format_funnel(f: dict) -> str:
@@ -68,6 +73,8 @@ def format_funnel(f: dict) -> str:
         why = "; ".join(f"{k} x{v}" for k, v in sorted(r["why"].items(), key=lambda kv: -kv[1]))
         lines.append(f"{r['stage']:<22}{r['reached']:>8}{r['left']:>6}  {why}")
     lines.append("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(f["statuses"].items())))
+    if f.get("tc_unconverged"):
+        lines.append(f"note: {f['tc_unconverged']} tc_done result(s) come from the unconverged smoke protocol (not physics)")
     return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "tc_ad_high_K": ("K", "Allen-Dynes Tc at the smallest mu* of the range"),
     "engine": ("", "relaxation engine: mlip | qe | literature"),
     "engine_model": ("", "MLIP name or DFT code"),
-    "protocol": ("", "DFPT protocol (screening | converged) where a Tc exists"),
+    "protocol": ("", "DFPT protocol (screening | converged | smoke) where a Tc exists; smoke rows carry no labels"),
     "pseudopotentials": ("", "pseudopotential family used for DFPT"),
     "selected_round": ("", "surrogate round that selected it for DFPT (empty if never)"),
     "structure_json": ("", "relaxed (or initial) structure as pymatgen JSON"),
@@ -47,6 +47,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
 def _tc_labels(tc: dict) -> dict:
     ad = tc.get("tc_allen_dynes_K") or [math.nan, math.nan]
     pp = tc.get("pseudopotentials")  # a family name, or a block with one
+    if tc.get("converged_protocol") is False:  # smoke runs are not labels: the row keeps its protocol, no numbers
+        return {"lambda": None, "omega_log_K": None, "omega_2_K": None, "tc_ad_low_K": math.nan, "tc_ad_high_K": math.nan,
+                "protocol": tc.get("protocol"), "pseudopotentials": pp.get("family") if isinstance(pp, dict) else pp}
     return {"lambda": tc.get("lambda"), "omega_log_K": tc.get("omega_log_K"), "omega_2_K": tc.get("omega_2_K"),
             "tc_ad_low_K": ad[0], "tc_ad_high_K": ad[1], "protocol": tc.get("protocol"),
             "pseudopotentials": pp.get("family") if isinstance(pp, dict) else pp}
@@ -54,7 +57,7 @@ def _tc_labels(tc: dict) -> dict:
 
 def _dyn_stable(doc: dict) -> tuple[float, str | None]:
     tc = doc.get("tc") or {}
-    if tc.get("dyn_stable") is not None:
+    if tc.get("dyn_stable") is not None and tc.get("converged_protocol") is not False:
         return float(bool(tc["dyn_stable"])), "dfpt"
     if doc.get("status") == "dyn_unstable":
         return 0.0, "mlip"

@@ -286,7 +286,8 @@ class ElphMaker:
             warns.append(f"strong_coupling: lambda = {res.tc['lambda']:.2f} > {self.strong_coupling_lambda}: "
                          "Migdal-Eliashberg validity in doubt")
         if not res.tc["converged_protocol"]:
-            warns.append("unconverged: smoke protocol, not for physics")
+            warns.append("unconverged: smoke protocol, not for physics (no stability verdict, not a training label)")
+            res.tc["stability_verdict"] = False
 
     @staticmethod
     def clean(workdir) -> None:

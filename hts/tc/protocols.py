@@ -4,7 +4,8 @@ Meshes come from spacings in reciprocal space (|b_i| includes 2 pi, 1/Angstrom):
 n_i = max(min_n, ceil(|b_i| / spacing)); the SCF k mesh is rounded up to a multiple of the q mesh
 and the dense la2F mesh is ``fit_factor`` times the SCF mesh, so all three are commensurate.
 
-- ``smoke``      demo and CI only: coarse everything; labelled unconverged in every output.
+- ``smoke``      demo and CI only: coarse everything; labelled unconverged in every output, gives no
+                 stability verdict and no training label.
 - ``screening``  hydride screening: k >= 12^3 (measured 2026-11-21: H3S at 200 GPa shows a spurious
                  -441 cm^-1 mode at k 8^3 that is gone at 12^3), q >= 4^3.
 - ``converged``  denser k and q; top candidates also run a second, coarser q mesh and store
@@ -56,7 +57,7 @@ class ElphProtocol:
 
 
 PROTOCOLS = {
-    "smoke": ElphProtocol("smoke", k_spacing=0.6, min_k=4, q_spacing=2.0, min_q=2, ecut_scale=0.6, degauss_Ry=0.03,
+    "smoke": ElphProtocol("smoke", k_spacing=0.8, min_k=2, q_spacing=2.0, min_q=2, ecut_scale=0.5, degauss_Ry=0.03,
                           conv_thr_Ry=1e-8, tr2_ph=1e-12, matdyn_mesh=8, ndos=100, converged=False,
                           forc_conv_thr=1e-2, press_conv_thr_kbar=5.0),
     "screening": ElphProtocol("screening", k_spacing=0.25, min_k=12, q_spacing=0.8, min_q=4),

@@ -26,12 +26,18 @@ def _campaign(cfg_dict: dict) -> tuple[Campaign, object]:
 
 
 @job
-def generate_job(cfg_dict: dict, batch_size: int = 20):
-    """Write 'generated' documents; replace itself by the relax batches and later stages."""
+def generate_job(cfg_dict: dict, batch_size: int = 20, only_new: bool = False):
+    """Write 'generated' documents; replace itself by the relax batches and later stages.
+
+    ``only_new``: relax only the ids this job created (an addition to a running campaign), not
+    'generated' documents that another workflow of the campaign is about to relax."""
     camp, store = _campaign(cfg_dict)
     try:
-        camp.stage_generate()
-        todo = [d["id"] for d in store.find({"campaign": camp.cfg.name, "status": "generated"}, properties=["id"])]
+        new = camp.stage_generate()
+        if only_new:
+            todo = [d["id"] for d in new]
+        else:
+            todo = [d["id"] for d in store.find({"campaign": camp.cfg.name, "status": "generated"}, properties=["id"])]
     finally:
         store.close()
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
@@ -104,9 +110,9 @@ def dfpt_job(cfg_dict: dict, candidate_id: str):
         store.close()
 
 
-def campaign_flow(cfg: CampaignConfig, batch_size: int = 20) -> Flow:
+def campaign_flow(cfg: CampaignConfig, batch_size: int = 20, only_new: bool = False) -> Flow:
     """The whole campaign as one Flow; every job is tagged with the campaign name."""
-    gen = generate_job(cfg.model_dump(mode="json"), batch_size)
+    gen = generate_job(cfg.model_dump(mode="json"), batch_size, only_new)
     gen.name = f"generate {cfg.name}"
     flow = Flow([gen], output=gen.output, name=f"hts campaign {cfg.name}")
     flow.update_metadata({"campaign": cfg.name})

@@ -13,7 +13,7 @@ def _cmd_submit(args) -> int:
     from hts.config import load_config
 
     cfg = load_config(args.config)
-    fw_id, msg = submit(cfg, launchpad_from_file(args.launchpad), args.batch_size)
+    fw_id, msg = submit(cfg, launchpad_from_file(args.launchpad), args.batch_size, add=args.add)
     print(msg)
     return 0
 
@@ -48,6 +48,7 @@ def add_cluster_commands(sub, add_store_args) -> None:
     p.add_argument("config")
     p.add_argument("--launchpad", required=True, help="LaunchPad YAML (configs/queue/)")
     p.add_argument("--batch-size", type=int, default=20, help="candidates per relax Firework")
+    p.add_argument("--add", action="store_true", help="the campaign is running: add the candidates its config now generates")
     p.set_defaults(func=_cmd_submit)
 
     s = sub.add_parser("status", help="Fireworks per state, candidates per status, grouped errors")

@@ -49,6 +49,27 @@ def test_submit_rlaunch_status(tmp_path):
     assert st["fireworks"] and set(st["fireworks"]) == {"COMPLETED"}, st
     assert sum(st["candidates"].values()) == 2 and "generated" not in st["candidates"], st
 
+    # adding candidates to the running campaign: two more random cells; the first two are not redone
+    from hts.store.store import open_store
+
+    store = open_store(tmp_path / "store").connect()
+    before = {d["id"]: d["attempts"] for d in store.find({"campaign": "fw-MgH"})}
+    store.close()
+    cfg["generators"]["random"]["n_structures"] = 4
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    r = _run(hts + ["submit", "c.yaml", "--launchpad", str(lp), "--add", "--batch-size", "2"], tmp_path, env)
+    assert r.returncode == 0 and "addition 1 to campaign 'fw-MgH' submitted" in r.stdout, r.stdout + r.stderr
+    r = _run([str(BIN / "rlaunch"), "-l", str(lp), "rapidfire"], tmp_path, env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    st = json.loads(_run(hts + ["status", "fw-MgH", "--launchpad", str(lp), "--store", str(tmp_path / "store"), "--json"],
+                         tmp_path, env).stdout)
+    assert set(st["fireworks"]) == {"COMPLETED"} and sum(st["candidates"].values()) == 4, st
+    store = open_store(tmp_path / "store").connect()
+    after = {d["id"]: d["attempts"] for d in store.find({"campaign": "fw-MgH"})}
+    store.close()
+    assert all(after[i] == before[i] for i in before)  # finished candidates were not relaxed again
+    assert all(len([a for a in after[i] if a["stage"] == "relax"]) == 1 for i in set(after) - set(before))
+
 
 def test_queue_adapters_render_submit_scripts(tmp_path):
     from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter

@@ -43,24 +43,32 @@ def _existing(lp, campaign: str):
     return lp.workflows.find_one({"metadata.hts_campaign": campaign}, {"nodes": 1, "state": 1})
 
 
-def submit(cfg: CampaignConfig, lp, batch_size: int = 20) -> tuple[int | None, str]:
-    """Add the campaign workflow; (first fw_id, message). A second submission adds nothing."""
+def submit(cfg: CampaignConfig, lp, batch_size: int = 20, add: bool = False) -> tuple[int | None, str]:
+    """Add the campaign workflow; (first fw_id, message). A second submission adds nothing.
+
+    ``add=True`` puts candidates into a campaign that is already on the LaunchPad (e.g. after adding
+    stoichiometries or random cells to its config): a further workflow whose generate job relaxes only
+    the candidate ids it creates, then reruns dedup, hull and the later stages over the whole campaign.
+    """
     from jobflow.managers.fireworks import flow_to_workflow
 
     from flows.campaign import campaign_flow
 
     old = _existing(lp, cfg.name)
-    if old:
+    if old and not add:
         return None, (f"campaign {cfg.name!r} is already on the LaunchPad (workflow of fw {old['nodes'][0]}, state "
-                      f"{old.get('state')}); nothing added. Use `hts resume {cfg.name}` to rerun what failed.")
-    flow = campaign_flow(cfg, batch_size)
+                      f"{old.get('state')}); nothing added. Use `hts resume {cfg.name}` to rerun what failed, "
+                      f"or `hts submit --add` for new candidates.")
+    n_add = lp.workflows.count_documents({"metadata.hts_campaign": cfg.name}) if old else 0
+    flow = campaign_flow(cfg, batch_size, only_new=bool(old))
     wf = flow_to_workflow(flow, store=job_store(cfg))
-    wf.metadata.update({"hts_campaign": cfg.name})
+    wf.metadata.update({"hts_campaign": cfg.name, "hts_addition": n_add})
     for fw in wf.fws:
         fw.spec["hts_campaign"] = cfg.name
     ids = lp.add_wf(wf)
     first = min(ids.values())
-    return first, f"campaign {cfg.name!r} submitted: {len(wf.fws)} Firework(s), first fw_id {first}"
+    what = f"addition {n_add} to campaign {cfg.name!r} submitted" if old else f"campaign {cfg.name!r} submitted"
+    return first, f"{what}: {len(wf.fws)} Firework(s), first fw_id {first}"
 
 
 def _error_line(launches: list[dict]) -> str:

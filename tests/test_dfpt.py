@@ -153,7 +153,7 @@ def test_scf_not_converging_retries_then_typed_failure(tmp_path):
 @needs_qe
 def test_killed_ph_is_resumed_with_recover(tmp_path):
     """ph.x killed mid-run (SIGKILL to its process group) is rerun with recover=.true. in the same
-    directory and ends with the lambda of an uninterrupted run with the same (small) settings."""
+    directory and ends with the lambda of an uninterrupted run."""
 
     class KillFirstPh(QERunner):
         killed = 0
@@ -164,16 +164,14 @@ def test_killed_ph_is_resumed_with_recover(tmp_path):
                 return super().run(name, input_file, workdir, step, timeout_s=4.0)
             return super().run(name, input_file, workdir, step, timeout_s)
 
-    small = AL_PROTOCOL.with_overrides(k=(6, 6, 6), q=(2, 2, 2))
-    ref = _maker(protocol=small).run(AL, 0.0, tmp_path / "ref")
-    assert ref.ok, ref.failure
-    m = ElphMaker(protocol=small, pseudos=load_family("debian-lda-vbc"), runner=KillFirstPh(nprocs=NPROCS))
+    # the full QE-example problem: ph.x needs ~20 s on 2 idle cores, so the 4 s limit always cuts it
+    m = ElphMaker(protocol=AL_PROTOCOL, pseudos=load_family("debian-lda-vbc"), runner=KillFirstPh(nprocs=NPROCS))
     r = m.run(AL, 0.0, tmp_path / "al")
     ph = [a for a in r.attempts if a["step"] == "ph"]
     assert (ph[0]["ok"], ph[0]["kind"], ph[0]["recover"]) == (False, "walltime", False)
     assert ph[1]["recover"] is True  # the first rerun restarts from the recover files
     assert ph[-1]["ok"] and r.ok, r.failure
-    assert r.tc["lambda"] == pytest.approx(ref.tc["lambda"], rel=1e-3)
+    assert r.tc["lambda"] == pytest.approx(0.3888, rel=0.01)  # the uninterrupted chain (test above; matdyn 0.3888)
 
 
 @pytest.mark.dft

@@ -13,7 +13,7 @@ from pymatgen.core import Composition
 from hts.stability.hull import enthalpy_hull
 from hts.store.store import CandidateStore
 
-__all__ = ["a2f_plot", "funnel", "format_funnel", "hull_plots", "learning_report"]
+__all__ = ["a2f_plot", "dft_vs_mlip", "funnel", "format_funnel", "hull_plots", "learning_report"]
 
 _STAGES = [
     ("generated", None),
@@ -63,7 +63,19 @@ def funnel(store: CandidateStore, campaign: str) -> dict:
             rows.append({"stage": name, "reached": n, "left": 0, "why": {}})
     statuses = Counter(d["status"] for d in docs)
     smoke = sum(1 for d in docs if d["status"] == "tc_done" and (d.get("tc") or {}).get("converged_protocol") is False)
-    return {"campaign": campaign, "candidates": n, "rows": rows, "statuses": dict(statuses), "tc_unconverged": smoke}
+    return {"campaign": campaign, "candidates": n, "rows": rows, "statuses": dict(statuses), "tc_unconverged": smoke,
+            "dft_vs_mlip": dft_vs_mlip(store, campaign)}
+
+
+def dft_vs_mlip(store: CandidateStore, campaign: str) -> dict | None:
+    """Per campaign: e_above_hull (DFT re-screen) minus e_above_hull (MLIP), meV/atom, over re-screened candidates."""
+    deltas = [d["dft_hull"]["delta_meV"] for d in store.find({"campaign": campaign, "dft_hull.delta_meV": {"$ne": None}},
+                                                             properties=["dft_hull"])
+              if (d.get("dft_hull") or {}).get("delta_meV") is not None]
+    if not deltas:
+        return None
+    a = np.asarray(deltas, dtype=float)
+    return {"n": int(a.size), "mean_meV": float(a.mean()), "median_meV": float(np.median(a)), "max_abs_meV": float(np.abs(a).max())}
 
 
 def format_funnel(f: dict) -> str:
@@ -73,6 +85,10 @@ def format_funnel(f: dict) -> str:
         why = "; ".join(f"{k} x{v}" for k, v in sorted(r["why"].items(), key=lambda kv: -kv[1]))
         lines.append(f"{r['stage']:<22}{r['reached']:>8}{r['left']:>6}  {why}")
     lines.append("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(f["statuses"].items())))
+    if f.get("dft_vs_mlip"):
+        x = f["dft_vs_mlip"]
+        lines.append(f"DFT re-screen of {x['n']} candidate(s): e_above_hull(DFT) - e_above_hull(MLIP) mean {x['mean_meV']:+.1f}, "
+                     f"median {x['median_meV']:+.1f}, max |.| {x['max_abs_meV']:.1f} meV/atom")
     if f.get("tc_unconverged"):
         lines.append(f"note: {f['tc_unconverged']} tc_done result(s) come from the unconverged smoke protocol (not physics)")
     return "\n".join(lines)

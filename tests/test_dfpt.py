@@ -292,6 +292,10 @@ def test_dft_rescreen_recomputes_the_hull(tmp_path):
         c2 = store.get("c-sih2")
         assert c2["status"] == "off_hull" and c2["stage"] == "dft_hull" and "DFT:" in c2["reason"]
         assert store.get("r-h")["dft"]["wall_s"] == h["dft"]["wall_s"]
+    from hts.report import format_funnel, funnel
+
+    text = format_funnel(funnel(store, "dft-hull"))
+    assert "DFT re-screen of 1 candidate(s)" in text and f"{dh['delta_meV']:+.1f}" in text
     else:  # stable at DFT level: stays tc_pending
         assert c["status"] == "tc_pending"
     store.close()

@@ -24,6 +24,7 @@ from hts.generate.random_cells import random_candidates
 from hts.generate.substitution import substitution_candidates
 from hts.relax.relaxer import MLIPRelaxMaker
 from hts.stability.dedup import Deduplicator
+from hts.stability.dft_hull import dft_rescreen
 from hts.stability.hull import enthalpy_hull
 from hts.stability.phonons import phonon_check
 from hts.stability.references import MPUnavailable, element_references, mp_references
@@ -330,69 +331,7 @@ class Campaign:
         cands = self._tc_queue(ids)
         if not cands:
             return
-        maker = self.elph_maker()
-        key = {"protocol": t.protocol, "pseudo_family": t.pseudo_family}
-        thr = self.cfg.stability.hull_threshold_meV
-
-        def dft(d: dict) -> dict:
-            if (d.get("dft") or {}).get("key") != key:
-                r = maker.vc_relax(Structure.from_dict(d.get("structure") or d["structure_initial"]), d["pressure_GPa"],
-                                   Path(t.workdir) / d["id"] / "dft_relax")
-                d["dft"] = {"key": key, "ok": r.ok, "enthalpy_eV_per_atom": r.tc.get("dft_enthalpy_eV_per_atom"),
-                            "failure": r.failure, "wall_s": r.tc.get("wall_s"), "warnings": r.tc.get("warnings", [])}
-                if r.ok:
-                    d["structure_dft"] = r.structure.as_dict()
-                self.store.upsert([d])
-            return d["dft"]
-
-        for system in self.cfg.systems:
-            els = set(system.split("-"))
-            for p in self.cfg.pressures_GPa:
-                group = [d for d in cands if d["system"] == system and d["pressure_GPa"] == p]
-                if not group:
-                    continue
-                pool = [d for d in self.store.find({"status": "relaxed", "role": "reference", "pressure_GPa": p,
-                                                    "engine.model": self.cfg.relax.model}) if set(d["chemsys"].split("-")) <= els]
-                best: dict[str, dict] = {}
-                for d in pool:
-                    f = Composition(d["formula"]).reduced_formula
-                    if f not in best or d["enthalpy_eV_per_atom"] < best[f]["enthalpy_eV_per_atom"]:
-                        best[f] = d
-                want = {f for f, d in best.items() if d["nelements"] == 1}
-                for d in group:
-                    want |= {f for f in (d.get("decomposition") or {}) if f in best}
-                refs = [best[f] for f in sorted(want)]
-                entries = {}
-                for r in refs:
-                    res = dft(r)
-                    if res["ok"]:
-                        entries[r["id"]] = (Composition(r["formula"]), res["enthalpy_eV_per_atom"] * Composition(r["formula"]).num_atoms)
-                missing = els - {str(e) for i in entries for e in entries[i][0].elements if len(entries[i][0].elements) == 1}
-                for d in group:
-                    res = dft(d)
-                    if res["ok"]:
-                        n = len(d["structure"]["sites"])
-                        entries[d["id"]] = (Structure.from_dict(d["structure"]).composition, res["enthalpy_eV_per_atom"] * n)
-                _, hull = enthalpy_hull(entries) if not missing else (None, {})
-                for d in group:
-                    if missing:
-                        d.update(status="failed", stage="dft_hull",
-                                 reason=f"DFT re-screen: no DFT reference for element(s) {sorted(missing)} at {p:g} GPa")
-                    elif not d["dft"]["ok"]:
-                        f = d["dft"]["failure"] or {}
-                        d.update(status="failed", stage="dft_hull",
-                                 reason=f"DFT re-screen: {f.get('step')}: {f.get('kind')}: {f.get('message')}")
-                    else:
-                        h = hull[d["id"]]
-                        mlip = d.get("e_above_hull_meV")
-                        d["dft_hull"] = {"e_above_hull_meV": round(h.e_above_hull_meV, 3), "mlip_e_above_hull_meV": mlip,
-                                         "delta_meV": None if mlip is None else round(h.e_above_hull_meV - mlip, 3),
-                                         "decomposition": h.decomposition, "references": sorted(i for i in entries if i != d["id"])}
-                        if h.e_above_hull_meV > thr:
-                            d.update(status="off_hull", stage="dft_hull",
-                                     reason=f"DFT: {h.e_above_hull_meV:.1f} meV/atom above the {p:g} GPa hull (threshold {thr:g}; "
-                                            f"MLIP said {mlip} meV/atom)")
-                    self.store.upsert([d])
+        dft_rescreen(self.store, self.cfg, self.elph_maker(), cands)
 
     def stage_tc(self, ids: list[str] | None = None) -> None:
         """DFPT Tc of 'tc_pending' candidates: learning selections first, then lowest e_above_hull.

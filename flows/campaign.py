@@ -53,7 +53,7 @@ def generate_job(cfg_dict: dict, batch_size: int = 20, only_new: bool = False):
     if camp.cfg.tc.enabled:
         jobs.append(stage_job(cfg_dict, "dft_hull", jobs[-1].output))
         jobs.append(tc_job(cfg_dict, jobs[-1].output))
-    return Response(output=todo, replace=Flow(jobs, output=jobs[-1].output, name="screening"))
+    return Response(output=todo, replace=_tagged(Flow(jobs, output=jobs[-1].output, name="screening"), camp.cfg.name))
 
 
 @job
@@ -95,7 +95,7 @@ def tc_job(cfg_dict: dict, _after=None):
     for j, i in zip(jobs, ids):
         j.name = f"dfpt {i}"
         j.update_metadata({"candidate": i})
-    return Response(replace=Flow(jobs, name="dfpt"))
+    return Response(replace=_tagged(Flow(jobs, name="dfpt"), camp.cfg.name))
 
 
 @job
@@ -114,6 +114,12 @@ def campaign_flow(cfg: CampaignConfig, batch_size: int = 20, only_new: bool = Fa
     """The whole campaign as one Flow; every job is tagged with the campaign name."""
     gen = generate_job(cfg.model_dump(mode="json"), batch_size, only_new)
     gen.name = f"generate {cfg.name}"
-    flow = Flow([gen], output=gen.output, name=f"hts campaign {cfg.name}")
-    flow.update_metadata({"campaign": cfg.name})
+    return _tagged(Flow([gen], output=gen.output, name=f"hts campaign {cfg.name}"), cfg.name)
+
+
+def _tagged(flow: Flow, campaign: str) -> Flow:
+    """Campaign name in every job's metadata and, through jobflow's manager_config, in every Firework
+    spec (``hts_campaign``), including the Fireworks that jobs create at run time."""
+    flow.update_metadata({"campaign": campaign})
+    flow.update_config({"manager_config": {"hts_campaign": campaign}})
     return flow

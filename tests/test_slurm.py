@@ -52,6 +52,7 @@ def test_campaign_through_slurm(tmp_path, slurm):
               rocket_launch=f"rlaunch -l {lp} -w {fworker} singleshot",
               pre_rocket=f"export PATH={BIN}:$PATH\nexport OMP_NUM_THREADS=1")
     (tmp_path / "qadapter.yaml").write_text(yaml.safe_dump(qa))
+    (tmp_path / "qlogs").mkdir()  # the CommonAdapter logs there and fails (exit 0) without it
 
     r = slurm.run([str(BIN / "lpad"), "-l", str(lp), "reset", "--password", datetime.date.today().isoformat()], cwd=tmp_path, env=env)
     assert r.returncode == 0, r.stderr
@@ -68,7 +69,7 @@ def test_campaign_through_slurm(tmp_path, slurm):
     while fw_states()["fireworks"].get("READY") and time.time() - t0 < 600:
         r = slurm.run([str(BIN / "qlaunch"), "-l", str(lp), "-w", str(fworker), "-q", str(tmp_path / "qadapter.yaml"),
                        "singleshot"], cwd=tmp_path, env=env)
-        assert r.returncode == 0, r.stdout + r.stderr
+        assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, r.stdout + r.stderr
         jobs += 1
         time.sleep(1)
         while not slurm.queue_empty():  # one rlaunch (one mongomock writer) at a time

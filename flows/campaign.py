@@ -82,16 +82,13 @@ def tc_job(cfg_dict: dict, _after=None):
     """Replace itself by one DFPT job per candidate that is tc_pending now (in stage_tc order)."""
     camp, store = _campaign(cfg_dict)
     try:
-        t = camp.cfg.tc
-        todo = store.find({"campaign": camp.cfg.name, "role": "candidate", "status": "tc_pending"},
-                          properties=["id", "selection", "e_above_hull_meV"])
+        ids = [d["id"] for d in camp.tc_queue()]
     finally:
         store.close()
-    todo.sort(key=lambda d: (d.get("selection") is None, d.get("e_above_hull_meV") or 0.0))
-    ids = [d["id"] for d in todo][: t.max_candidates]
     if not ids:
         return Response(output={})
-    jobs = [dfpt_job(cfg_dict, i) for i in ids]
+    top = camp.cfg.tc.second_mesh_top
+    jobs = [dfpt_job(cfg_dict, i, second_mesh=n < top) for n, i in enumerate(ids)]
     for j, i in zip(jobs, ids):
         j.name = f"dfpt {i}"
         j.update_metadata({"candidate": i})
@@ -99,11 +96,11 @@ def tc_job(cfg_dict: dict, _after=None):
 
 
 @job
-def dfpt_job(cfg_dict: dict, candidate_id: str):
+def dfpt_job(cfg_dict: dict, candidate_id: str, second_mesh: bool = False):
     """alpha2F, lambda and Tc of one candidate (hts.tc.dfpt); returns its final status."""
     camp, store = _campaign(cfg_dict)
     try:
-        camp.stage_tc([candidate_id])
+        camp.stage_tc([candidate_id], second_mesh_ids=[candidate_id] if second_mesh else [])
         d = store.find({"id": candidate_id}, properties=["status"])
         return d[0]["status"] if d else None
     finally:

@@ -307,7 +307,7 @@ class Campaign:
                          runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s),
                          mustar=tuple(t.mustar), max_retries=t.max_retries)
 
-    def _tc_queue(self, ids: list[str] | None = None) -> list[dict]:
+    def tc_queue(self, ids: list[str] | None = None) -> list[dict]:
         """tc_pending candidates in DFPT order: learning selections, then lowest e_above_hull, then small cells."""
         t = self.cfg.tc
         crit = {"campaign": self.cfg.name, "role": "candidate", "status": "tc_pending"}
@@ -328,26 +328,30 @@ class Campaign:
         rescreen = t.dft_rescreen if t.dft_rescreen is not None else t.protocol != "smoke"
         if not (t.enabled and rescreen):
             return
-        cands = self._tc_queue(ids)
+        cands = self.tc_queue(ids)
         if not cands:
             return
         dft_rescreen(self.store, self.cfg, self.elph_maker(), cands)
 
-    def stage_tc(self, ids: list[str] | None = None) -> None:
+    def stage_tc(self, ids: list[str] | None = None, second_mesh_ids: list[str] | None = None) -> None:
         """DFPT Tc of 'tc_pending' candidates: learning selections first, then lowest e_above_hull.
 
         tc_done (tc block + alpha2F arrays in the data store), dyn_unstable (stage 'dfpt', DFPT
         imaginary modes) or failed (stage 'dfpt', the QE message); one candidate never stops the rest.
-        ``ids`` restricts the stage to those candidates (one queue job per candidate in the flow).
+        ``ids`` restricts the stage to those candidates (one queue job per candidate in the flow);
+        ``second_mesh_ids`` are the candidates that also run the second q mesh (default: the first
+        ``tc.second_mesh_top`` of this run's queue).
         """
         t = self.cfg.tc
         if not t.enabled:
             return
-        todo = self._tc_queue(ids)
+        todo = self.tc_queue(ids)
+        if second_mesh_ids is None:
+            second_mesh_ids = [d["id"] for d in todo[: t.second_mesh_top]]
         maker = self.elph_maker()
         tick = self.progress("dfpt", len(todo)) if self.progress else None
-        for i, d in enumerate(todo):
-            maker.second_mesh = i < t.second_mesh_top  # top candidates of this run: delta lambda / Tc on a second mesh
+        for d in todo:
+            maker.second_mesh = d["id"] in second_mesh_ids  # top candidates: delta lambda / Tc on a second mesh
             wd = Path(t.workdir) / d["id"]
             if d.get("structure_dft"):  # relaxed by the DFT re-screen: phonons at that geometry
                 mk = replace(maker, protocol=maker.protocol.with_overrides(relax=False))
@@ -366,7 +370,7 @@ class Campaign:
                 d.update(status="failed", stage="dfpt", reason=f"{f['step']}: {f['kind']}: {f['message']}")
             elif not r.tc["dyn_stable"] and maker.protocol.converged:
                 d.update(status="dyn_unstable", stage="dfpt",
-                         reason=f"DFPT imaginary mode {r.tc['min_frequency_cm1']:.0f} cm^-1 on the q grid{label}")
+                         reason=f"DFPT imaginary mode {r.tc['min_frequency_cm1']:.0f} cm^-1 on the q grid")
             else:  # an unconverged (smoke) run gives no stability verdict: tc_done, labelled, never a training label
                 d.update(status="tc_done", stage=None, reason=None)
                 d["warnings"] = sorted(set(d.get("warnings", [])) | set(r.tc.get("warnings", [])))

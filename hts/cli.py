@@ -123,8 +123,12 @@ def _cmd_report(args) -> int:
     print(format_funnel(f))
     paths = hull_plots(store, args.campaign, args.out)
     text, parity = learning_report(store, args.campaign, args.out)
-    a2f_paths = [a2f_plot(store, d["id"], args.out) for d in store.find({"campaign": args.campaign, "status": "tc_done"}, properties=["id"])
-                 if store.get_data(d["id"], "a2f")]
+    a2f_paths = []
+    for d in store.find({"campaign": args.campaign, "status": "tc_done"}, properties=["id"]):
+        try:
+            a2f_paths.append(a2f_plot(store, d["id"], args.out))
+        except LookupError:  # tc_done without stored alpha2F arrays
+            pass
     store.close()
     if text:
         print(text)

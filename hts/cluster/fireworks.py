@@ -62,9 +62,7 @@ def submit(cfg: CampaignConfig, lp, batch_size: int = 20, add: bool = False) -> 
     n_add = lp.workflows.count_documents({"metadata.hts_campaign": cfg.name}) if old else 0
     flow = campaign_flow(cfg, batch_size, only_new=bool(old))
     wf = flow_to_workflow(flow, store=job_store(cfg))
-    wf.metadata.update({"hts_campaign": cfg.name, "hts_addition": n_add})
-    for fw in wf.fws:
-        fw.spec["hts_campaign"] = cfg.name
+    wf.metadata.update({"hts_campaign": cfg.name, "hts_addition": n_add})  # Firework specs: flows.campaign._tagged
     ids = lp.add_wf(wf)
     first = min(ids.values())
     what = f"addition {n_add} to campaign {cfg.name!r} submitted" if old else f"campaign {cfg.name!r} submitted"

@@ -95,6 +95,13 @@ class ElphMaker:
         with open(path, "w") as f:
             write_espresso_ph(f, input_data=data)
 
+    def _provenance(self, atoms) -> dict:
+        """Pseudopotential files and md5s; a missing one is a typed QE failure at step 'setup'."""
+        try:
+            return self.pseudos.provenance(atoms.get_chemical_symbols())
+        except MissingPseudopotential as exc:
+            raise QEError("missing_pseudopotential", "setup", str(exc)) from None
+
     # -- steps with their retry rules -------------------------------------
     def _pw(self, wd: Path, step: str, atoms, calc: str, kpts, pressure: float, res: ElphResult, la2f=False, tag=""):
         beta = 0.7
@@ -145,11 +152,7 @@ class ElphMaker:
             res.tc["label"] = "unconverged (smoke protocol)"
         try:
             atoms = AseAtomsAdaptor.get_atoms(structure)
-            symbols = atoms.get_chemical_symbols()
-            try:
-                res.tc["pseudopotentials"] = self.pseudos.provenance(symbols)
-            except MissingPseudopotential as exc:
-                raise QEError("missing_pseudopotential", "setup", str(exc)) from None
+            res.tc["pseudopotentials"] = self._provenance(atoms)
             m = meshes(p, structure)
             if p.relax:
                 res.structure = self._vc_relax(wd, atoms, m["k"], pressure_GPa, res)
@@ -215,10 +218,7 @@ class ElphMaker:
         res = ElphResult(ok=False)
         try:
             atoms = AseAtomsAdaptor.get_atoms(structure)
-            try:
-                res.tc["pseudopotentials"] = self.pseudos.provenance(atoms.get_chemical_symbols())
-            except MissingPseudopotential as exc:
-                raise QEError("missing_pseudopotential", "setup", str(exc)) from None
+            res.tc["pseudopotentials"] = self._provenance(atoms)
             res.structure = self._vc_relax(wd, atoms, meshes(self.protocol, structure)["k"], pressure_GPa, res)
             res.ok = "dft_enthalpy_eV_per_atom" in res.tc
             if not res.ok:
@@ -244,7 +244,7 @@ class ElphMaker:
                                        "nk3": p.matdyn_mesh, "ndos": p.ndos})):
             with open(wd / f"{step}.in", "w") as f:
                 write_fortran_namelist(f, input_data={"input": data}, binary=step)
-            run = self.runner.run(f"{step}.x", wd / f"{step}.in", wd, step=step)
+            run = self.runner.run(f"{step}.x", wd / f"{step}.in", wd, step=step + tag)
             res.timings[step + tag] = {"wall_s": run.wall_s, "cpu_s": run.cpu_s}
         block, arrays = analyse_a2f(wd, symbols, self.mustar, p.selected_sigma_Ry, p.el_ph_sigma_Ry, eliashberg=not tag)
         return block, arrays, read_elph_lambda(wd)
@@ -255,8 +255,7 @@ class ElphMaker:
         b = structure.lattice.reciprocal_lattice.abc
         q2 = mesh(b, p.q_spacing, p.second_q_min) if p.q is None else (p.second_q_min,) * 3
         q2 = tuple(min(a, c) for a, c in zip(q2, res.tc["q_mesh"]))
-        k2 = tuple(q * -(-k // q) for k, q in zip(res.tc["k_mesh"], q2))  # the main k mesh, commensurate with q2
-        m2 = {"q": q2, "k": k2, "k_fit": tuple(p.fit_factor * k for k in k2)}
+        m2 = meshes(p.with_overrides(q=q2, k=tuple(res.tc["k_mesh"])), structure)  # the main k mesh, made commensurate
         sub = wd / "second_mesh"
         sub.mkdir(exist_ok=True)
         block, _, _ = self._chain(sub, atoms, m2, pressure_GPa, res, tag="_second_mesh")

@@ -10,7 +10,7 @@ named in the configuration; candidates are batched so that one queue job relaxes
 
 from __future__ import annotations
 
-from jobflow import Flow, Response, job
+from jobflow import Flow, OnMissing, Response, job
 
 from hts.campaign import Campaign
 from hts.config import CampaignConfig
@@ -41,18 +41,19 @@ def generate_job(cfg_dict: dict, batch_size: int = 20, only_new: bool = False):
     finally:
         store.close()
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
-    relax = [relax_job(cfg_dict, b) for b in batches]
+    relax = [_stage(relax_job(cfg_dict, b), "relax", b) for b in batches]
     for j, b in zip(relax, batches):
         j.name = f"relax {len(b)} structures"
-    dedup = stage_job(cfg_dict, "dedup", [j.output for j in relax])
-    hull = stage_job(cfg_dict, "hull", dedup.output)
-    phon = stage_job(cfg_dict, "phonons", hull.output)
+    dedup = _stage(stage_job(cfg_dict, "dedup", [j.output for j in relax]), "dedup")
+    dedup.config.on_missing_references = OnMissing.NONE  # runs after a batch that failed for good (FIZZLED parents)
+    hull = _stage(stage_job(cfg_dict, "hull", dedup.output), "hull")
+    phon = _stage(stage_job(cfg_dict, "phonons", hull.output), "phonons")
     jobs = [*relax, dedup, hull, phon]
     if camp.cfg.learning.enabled:
-        jobs.append(stage_job(cfg_dict, "select", phon.output))
+        jobs.append(_stage(stage_job(cfg_dict, "select", phon.output), "select"))
     if camp.cfg.tc.enabled:
-        jobs.append(stage_job(cfg_dict, "dft_hull", jobs[-1].output))
-        jobs.append(tc_job(cfg_dict, jobs[-1].output))
+        jobs.append(_stage(stage_job(cfg_dict, "dft_hull", jobs[-1].output), "dft_hull"))
+        jobs.append(_stage(tc_job(cfg_dict, jobs[-1].output), "tc"))
     return Response(output=todo, replace=_tagged(Flow(jobs, output=jobs[-1].output, name="screening"), camp.cfg.name))
 
 
@@ -88,7 +89,7 @@ def tc_job(cfg_dict: dict, _after=None):
     if not ids:
         return Response(output={})
     top = camp.cfg.tc.second_mesh_top
-    jobs = [dfpt_job(cfg_dict, i, second_mesh=n < top) for n, i in enumerate(ids)]
+    jobs = [_stage(dfpt_job(cfg_dict, i, second_mesh=n < top), "tc", [i]) for n, i in enumerate(ids)]
     for j, i in zip(jobs, ids):
         j.name = f"dfpt {i}"
         j.update_metadata({"candidate": i})
@@ -109,14 +110,25 @@ def dfpt_job(cfg_dict: dict, candidate_id: str, second_mesh: bool = False):
 
 def campaign_flow(cfg: CampaignConfig, batch_size: int = 20, only_new: bool = False) -> Flow:
     """The whole campaign as one Flow; every job is tagged with the campaign name."""
-    gen = generate_job(cfg.model_dump(mode="json"), batch_size, only_new)
+    gen = _stage(generate_job(cfg.model_dump(mode="json"), batch_size, only_new), "generate")
     gen.name = f"generate {cfg.name}"
     return _tagged(Flow([gen], output=gen.output, name=f"hts campaign {cfg.name}"), cfg.name)
+
+
+def _stage(j, stage: str, candidates: list[str] | None = None):
+    """Stage name and (for per-candidate jobs) candidate ids into the job's Firework spec:
+    ``hts_stage``, ``hts_candidates`` (queryable on the LaunchPad; `hts resume` uses them). Jobs that
+    replace themselves tag their replacements (``_tagged``), so jobflow must not copy theirs over."""
+    j.config.pass_manager_config = False
+    j.config.manager_config = {**j.config.manager_config, "hts_stage": stage,
+                               **({"hts_candidates": list(candidates)} if candidates is not None else {})}
+    return j
 
 
 def _tagged(flow: Flow, campaign: str) -> Flow:
     """Campaign name in every job's metadata and, through jobflow's manager_config, in every Firework
     spec (``hts_campaign``), including the Fireworks that jobs create at run time."""
     flow.update_metadata({"campaign": campaign})
-    flow.update_config({"manager_config": {"hts_campaign": campaign}})
+    for j, _ in flow.iterflow():
+        j.config.manager_config = {**j.config.manager_config, "hts_campaign": campaign}
     return flow

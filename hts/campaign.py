@@ -22,6 +22,7 @@ from hts.config import CampaignConfig
 from hts.generate.candidate import GeneratedStructure, candidate_id
 from hts.generate.random_cells import random_candidates
 from hts.generate.substitution import substitution_candidates
+from hts.relax.mlip import get_calculator
 from hts.relax.relaxer import MLIPRelaxMaker
 from hts.stability.dedup import Deduplicator
 from hts.stability.dft_hull import dft_rescreen
@@ -45,7 +46,7 @@ def relax_maker(cfg: CampaignConfig) -> MLIPRelaxMaker:
     return MLIPRelaxMaker(
         model=r.model, fmax=r.fmax_eV_A, max_steps=r.max_steps, optimizer=r.optimizer,
         keep_symmetry=r.keep_symmetry, symprec=r.symprec, max_volume_ratio=r.max_volume_ratio,
-        min_distance_A=r.min_distance_A, workers=r.workers, torch_threads=r.torch_threads, max_wall_s=r.max_wall_s,
+        min_distance_A=r.min_distance_A, workers=r.workers, device=r.device, torch_threads=r.torch_threads, max_wall_s=r.max_wall_s,
     )
 
 
@@ -264,7 +265,8 @@ class Campaign:
         tick = self.progress("phonons", len(todo)) if self.progress else None
         for d in todo:
             r = phonon_check(Structure.from_dict(d["structure"]), self.cfg.relax.model, ph.supercell_min_length_A,
-                             ph.max_supercell_atoms, ph.displacement_A, ph.mesh, ph.imaginary_tol_THz, ph.gamma_acoustic_tol_THz)
+                             ph.max_supercell_atoms, ph.displacement_A, ph.mesh, ph.imaginary_tol_THz, ph.gamma_acoustic_tol_THz,
+                             calculator=get_calculator(self.cfg.relax.model, self.cfg.relax.device))
             d["phonon"] = r.summary()
             d["cpu_seconds"] = {**d.get("cpu_seconds", {}), "phonons": round(r.cpu_s, 3)}
             self.store.put_data(d["id"], "phonon_mlip", {"frequencies_THz": r.frequencies_THz, "qpoints": r.qpoints,

@@ -1,4 +1,4 @@
-"""``hts submit``, ``hts status``, ``hts resume``: campaigns on a FireWorks LaunchPad."""
+"""``hts submit``, ``hts worker``, ``hts status``, ``hts resume``: campaigns on a FireWorks LaunchPad."""
 
 from __future__ import annotations
 
@@ -35,6 +35,13 @@ def _cmd_status(args) -> int:
     return 0
 
 
+def _cmd_worker(args) -> int:
+    from hts.cluster.worker import run_worker
+
+    run_worker(args.launchpad, args.fworker, singleshot=args.singleshot, nlaunches=args.nlaunches)
+    return 0
+
+
 def _cmd_resume(args) -> int:
     from hts.cluster.fireworks import launchpad_from_file, resume
 
@@ -50,6 +57,13 @@ def add_cluster_commands(sub, add_store_args) -> None:
     p.add_argument("--batch-size", type=int, default=20, help="candidates per relax Firework")
     p.add_argument("--add", action="store_true", help="the campaign is running: add the candidates its config now generates")
     p.set_defaults(func=_cmd_submit)
+
+    w = sub.add_parser("worker", help="run READY Fireworks here (rlaunch; with mongomock, durable after every write)")
+    w.add_argument("--launchpad", required=True)
+    w.add_argument("--fworker", default=None, help="FireWorker YAML (configs/queue/fworker.yaml)")
+    w.add_argument("--singleshot", action="store_true", help="one Firework, then exit (inside a queue job)")
+    w.add_argument("--nlaunches", type=int, default=0, help="at most this many Fireworks (0: until none is READY)")
+    w.set_defaults(func=_cmd_worker)
 
     s = sub.add_parser("status", help="Fireworks per state, candidates per status, grouped errors")
     add_store_args(s)

@@ -91,6 +91,7 @@ class RelaxSettings(_Strict):
     max_volume_ratio: float = Field(3.0, gt=1)
     min_distance_A: float = Field(0.5, gt=0)
     workers: int = Field(1, ge=1)
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")  # torch device of the MLIP (a GPU node: "cuda")
     torch_threads: int | None = Field(None, ge=1)
     max_wall_s: float | None = Field(None, gt=0)  # per structure; beyond it a 'timeout' failure record
 

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+from hts.store.documents import FINAL_STATUSES
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -81,28 +84,130 @@ def test_queue_adapters_render_submit_scripts(tmp_path):
     assert "#PBS -l nodes=1:ppn=4" in pbs and "#PBS -l walltime=04:00:00" in pbs
 
 
-def test_fizzled_firework_is_reported_and_retried_up_to_the_limit(tmp_path):
-    bad_store = tmp_path / "not_a_dir"
-    bad_store.write_text("a file where the store directory should be")
-    cfg = {"name": "fw-broken", "systems": ["Mg-H"], "pressures_GPa": [50],
-           "generators": {"substitution": {"enabled": False}, "random": {"n_structures": 1, "stoichiometries": ["MgH2"]}},
-           "relax": {"model": "chgnet"}, "store": {"path": str(bad_store)}}
+def _fresh_launchpad(tmp_path, cfg):
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-    lp = ROOT / "configs" / "queue" / "launchpad_mongomock.yaml"
-    (tmp_path / "lp.json").write_text("{}")
+    (tmp_path / "lp.json").write_text("{}")  # mongomock_persistence needs the file to exist
     env = {**os.environ, "MONGOMOCK_SERVERSTORE_FILE": str(tmp_path / "lp.json")}
+    lp = ROOT / "configs" / "queue" / "launchpad_mongomock.yaml"
+    assert _run([str(BIN / "lpad"), "-l", str(lp), "reset", "--password", datetime.date.today().isoformat()],
+                tmp_path, env).returncode == 0
+    return env, str(lp)
+
+
+def _candidates(store_path, campaign):
+    from hts.store.store import open_store
+
+    store = open_store(store_path).connect()
+    try:
+        return store.find({"campaign": campaign})
+    finally:
+        store.close()
+
+
+def test_fizzled_firework_is_reported_retried_and_ends_as_failure_records(tmp_path):
+    """A batch whose model cannot load (config asks for a GPU this machine lacks) FIZZLEs; status shows the
+    error, resume retries it up to the limit, then its candidates become typed failure records."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the relax batches would not fail")
+    cfg = {"name": "fw-gpu", "systems": ["Mg-H"], "pressures_GPa": [50],
+           "generators": {"substitution": {"enabled": False},
+                          "random": {"n_structures": 2, "stoichiometries": ["MgH2"], "max_atoms": 3, "seed": 1}},
+           "relax": {"model": "chgnet", "device": "cuda", "max_steps": 20}, "references": {"element_phases": 1},
+           "phonons": {"enabled": False}, "store": {"path": str(tmp_path / "store")}}
+    env, lp = _fresh_launchpad(tmp_path, cfg)
     hts = [str(BIN / "hts")]
-    assert _run([str(BIN / "lpad"), "-l", str(lp), "reset", "--password", datetime.date.today().isoformat()], tmp_path, env).returncode == 0
-    assert _run(hts + ["submit", "c.yaml", "--launchpad", str(lp)], tmp_path, env).returncode == 0
-    status = hts + ["status", "fw-broken", "--launchpad", str(lp), "--store", str(tmp_path / "ok_store"), "--json"]
+    assert _run(hts + ["submit", "c.yaml", "--launchpad", lp, "--batch-size", "2"], tmp_path, env).returncode == 0
+    status = hts + ["status", "fw-gpu", "--launchpad", lp, "--store", str(tmp_path / "store"), "--json"]
     for attempt in range(2):
-        _run([str(BIN / "rlaunch"), "-l", str(lp), "rapidfire"], tmp_path, env)
+        assert _run(hts + ["worker", "--launchpad", lp], tmp_path, env).returncode == 0
         st = json.loads(_run(status, tmp_path, env).stdout)
-        assert st["fireworks"] == {"FIZZLED": 1}, st
-        assert any("Error" in msg for msg in st["errors"]), st  # the stored exception, grouped
-        r = _run(hts + ["resume", "fw-broken", "--launchpad", str(lp), "--max-retries", "1"], tmp_path, env)
-        assert r.returncode == 0
+        assert st["fireworks"].get("FIZZLED") == 2, st  # both relax batches; dedup/hull/phonons still ran
+        assert st["errors"] == {"AssertionError: Torch not compiled with CUDA enabled": 2}, st
+        r = _run(hts + ["resume", "fw-gpu", "--launchpad", lp, "--max-retries", "1"], tmp_path, env)
+        assert r.returncode == 0, r.stderr
         if attempt == 0:
             assert "FIZZLED rerun: [" in r.stdout and "retry limit reached: []" in r.stdout, r.stdout
+            assert st["candidates"] == {"generated": 2}, st
         else:
             assert "FIZZLED rerun: []" in r.stdout and "retry limit reached: [" in r.stdout, r.stdout
+    docs = _candidates(tmp_path / "store", "fw-gpu")
+    assert len(docs) == 4  # 2 candidates + 2 element references, none lost
+    for d in docs:
+        assert d["status"] == "failed" and d["stage"] == "relax" and d["failure_type"] == "workflow", d["status"]
+        assert "failed 2 times" in d["reason"] and "CUDA" in d["reason"]
+        assert [a["ok"] for a in d["attempts"]] == [False, False]  # both attempts kept, with their error
+        assert all("CUDA" in a["reason"] for a in d["attempts"])
+
+
+def _launchpad_file(path: Path) -> dict:
+    """Fireworks of a mongomock LaunchPad file: fw_id -> (state, stage, candidate ids, launches so far
+    (a rerun archives the earlier ones))."""
+    import bson.json_util
+
+    dbs = bson.json_util.loads(path.read_text() or "{}")
+    fws = dict((dbs.get("hts_fireworks") or {}).get("fireworks", {}).get("documents", []))
+    return {f["fw_id"]: (f["state"], f["spec"].get("hts_stage"), f["spec"].get("hts_candidates"),
+                        len(f.get("launches", [])) + len(f.get("archived_launches", [])))
+            for f in fws.values()}
+
+
+def test_killed_worker_is_found_by_resume_and_finished_batches_are_not_recomputed(tmp_path):
+    """SIGKILL a worker in the middle of a relax batch; resume finds the lost run, a new worker finishes
+    the campaign; one final record per candidate; the batches done before the kill ran once."""
+    import signal
+    import time
+
+    cfg = {"name": "fw-kill", "systems": ["Mg-H"], "pressures_GPa": [50],
+           "generators": {"substitution": {"enabled": False},
+                          "random": {"n_structures": 6, "stoichiometries": ["MgH2"], "max_atoms": 6, "seed": 2}},
+           "relax": {"model": "chgnet", "fmax_eV_A": 0.02, "max_steps": 60}, "references": {"element_phases": 1},
+           "phonons": {"enabled": False}, "store": {"path": str(tmp_path / "store")}}
+    env, lp = _fresh_launchpad(tmp_path, cfg)
+    hts = [str(BIN / "hts")]
+    assert _run(hts + ["submit", "c.yaml", "--launchpad", lp, "--batch-size", "2"], tmp_path, env).returncode == 0
+
+    worker = subprocess.Popen(hts + ["worker", "--launchpad", lp], cwd=tmp_path, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0, fws = time.time(), {}
+    try:
+        while time.time() - t0 < 300:
+            fws = _launchpad_file(tmp_path / "lp.json")
+            relax = [f for f in fws.values() if f[1] == "relax"]
+            if any(f[0] == "COMPLETED" for f in relax) and any(f[0] == "RUNNING" for f in relax):
+                break
+            assert worker.poll() is None, "the worker finished before it could be killed mid-batch"
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"no relax batch running after a finished one: {fws}")
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)  # the node dies: no cleanup, no exit handlers
+        worker.wait()
+    fws = _launchpad_file(tmp_path / "lp.json")
+    done_before = {i: f for i, f in fws.items() if f[1] == "relax" and f[0] == "COMPLETED"}
+    killed = [i for i, f in fws.items() if f[0] == "RUNNING"]
+    assert len(killed) == 1 and done_before
+
+    st = json.loads(_run(hts + ["status", "fw-kill", "--launchpad", lp, "--store", str(tmp_path / "store"), "--json"],
+                         tmp_path, env).stdout)
+    assert st["fireworks"].get("RUNNING") == 1, st  # the LaunchPad still believes it runs
+    r = _run(hts + ["resume", "fw-kill", "--launchpad", lp, "--expiration-s", "0"], tmp_path, env)
+    assert r.returncode == 0 and f"lost runs rerun: [{killed[0]}]" in r.stdout, r.stdout + r.stderr
+    assert _run(hts + ["worker", "--launchpad", lp], tmp_path, env).returncode == 0
+
+    fws = _launchpad_file(tmp_path / "lp.json")
+    assert {f[0] for f in fws.values()} == {"COMPLETED"}, fws
+    assert all(fws[i][3] == 1 for i in done_before)  # launched once: not recomputed
+    assert fws[killed[0]][3] == 2  # the lost launch and the rerun
+    docs = _candidates(tmp_path / "store", "fw-kill")
+    ids = [d["id"] for d in docs]
+    assert len(ids) == len(set(ids)) == sum(len(f[2]) for f in fws.values() if f[1] == "relax")  # one record each
+    assert all(d["status"] in FINAL_STATUSES for d in docs if d["role"] == "candidate"), [d["status"] for d in docs]
+    relax_attempts = {d["id"]: [a for a in d["attempts"] if a["stage"] == "relax"] for d in docs}
+    for i in done_before:
+        for cid in fws[i][2]:
+            assert [a["ok"] for a in relax_attempts[cid]] == [True], relax_attempts[cid]  # relaxed exactly once
+    for cid in fws[killed[0]][2]:  # the lost attempt is on record, then the one that finished
+        assert relax_attempts[cid][0]["ok"] is False and "lost run" in relax_attempts[cid][0]["reason"]
+        assert len(relax_attempts[cid]) == 2

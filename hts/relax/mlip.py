@@ -31,8 +31,9 @@ def set_torch_threads(n: int | None) -> None:
 
 
 @lru_cache(maxsize=4)
-def get_calculator(model: str):
-    """ASE calculator for an offline model; cached so each process loads it once."""
+def get_calculator(model: str, device: str = "cpu"):
+    """ASE calculator for an offline model on ``device`` ("cpu", "cuda", "cuda:1"); cached so each
+    process loads it once. A device this machine lacks raises here, once per batch, not per structure."""
     if model not in OFFLINE_MODELS:
         raise ValueError(f"unknown or non-offline MLIP {model!r}; choose one of {sorted(OFFLINE_MODELS)}")
     with warnings.catch_warnings():
@@ -41,11 +42,11 @@ def get_calculator(model: str):
             from chgnet.model import CHGNet
             from chgnet.model.dynamics import CHGNetCalculator
 
-            return CHGNetCalculator(CHGNet.load(verbose=False), use_device="cpu")
+            return CHGNetCalculator(CHGNet.load(verbose=False), use_device=device)
         from sevenn.calculator import SevenNetCalculator
 
         kwargs = {"modal": "PBE"} if model == "7net-mf-0" else {}
-        return SevenNetCalculator(model, device="cpu", **kwargs)
+        return SevenNetCalculator(model, device=device, **kwargs)
 
 
 def model_version(model: str) -> str:

@@ -91,6 +91,7 @@ class MLIPRelaxMaker:
     max_volume_ratio: float = 3.0
     min_distance_A: float = 0.5
     workers: int = 1
+    device: str = "cpu"  # torch device of the model
     torch_threads: int | None = None
     max_wall_s: float | None = None  # per structure; beyond it the relaxation is a 'timeout' failure
 
@@ -111,7 +112,7 @@ class MLIPRelaxMaker:
         except Exception:  # noqa: S110  (degenerate lattice: the distance check below reports it)
             pass
         atoms = AseAtomsAdaptor.get_atoms(structure)
-        atoms.calc = get_calculator(self.model)
+        atoms.calc = get_calculator(self.model, self.device)
         v0 = atoms.get_volume()
         dmin0 = _min_distance(atoms)
         if dmin0 < self.min_distance_A:
@@ -177,13 +178,14 @@ class MLIPRelaxMaker:
                   for m in (max_steps or [None] * len(structures))]
         if self.workers <= 1 or len(structures) <= 1:
             set_torch_threads(self.torch_threads)
+            get_calculator(self.model, self.device)  # the model (and device) once, before any structure
             out = []
             for mk, s in zip(makers, structures):
                 out.append(mk.relax(s, pressure_GPa))
                 if progress:
                     progress(1)
             return out
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.torch_threads or 1)) as ex:
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.device, self.torch_threads or 1)) as ex:
             futures = [ex.submit(_relax_in_worker, mk, s, pressure_GPa) for mk, s in zip(makers, structures)]
             out = []
             for f in futures:
@@ -193,9 +195,9 @@ class MLIPRelaxMaker:
             return out
 
 
-def _init_worker(model: str, threads: int) -> None:
+def _init_worker(model: str, device: str, threads: int) -> None:
     set_torch_threads(threads)
-    get_calculator(model)
+    get_calculator(model, device)
 
 
 def _relax_in_worker(maker: MLIPRelaxMaker, structure: Structure, pressure_GPa: float) -> RelaxResult:

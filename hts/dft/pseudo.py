@@ -3,6 +3,8 @@
 Families shipped with hts live in ``hts/data/pseudo_families.yaml``; a campaign may name one
 (``tc.pseudo_family``), move it to another directory (``tc.pseudo_dir``) or give its own
 element table (``tc.pseudopotentials``). Every file used is recorded with its md5 checksum.
+A family with ``generator: gth`` is written on first use from the GTH parameters in the
+installed ``eminus`` package (hts.dft.gth), offline; its documents also name the source file.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class PseudoFamily:
         out = {}
         for s, f in self.files(symbols).items():
             out[s] = {"file": f, "md5": _md5(str(self.dir / f))}
+            out[s].update({k: self.elements[s][k] for k in ("converted_from", "source_md5") if k in self.elements[s]})
         return {"family": self.name, "source": self.source, "dir": str(self.dir), "functional": self.functional, "files": out}
 
 
@@ -75,5 +78,25 @@ def load_family(name: str, directory: str | None = None, elements: dict | None =
     if name not in fams and not elements:
         raise MissingPseudopotential(f"unknown pseudopotential family {name!r}; shipped: {sorted(fams)}")
     base = fams.get(name, {"dir": directory or ".", "elements": {}, "source": "user", "functional": ""})
+    if base.get("generator") == "gth":
+        return _gth_family(name, base, directory, elements)
     table = {**base["elements"], **(elements or {})}
     return PseudoFamily(name, Path(directory or base["dir"]), table, base.get("source", ""), base.get("functional", ""))
+
+
+def _gth_family(name: str, base: dict, directory: str | None, extra: dict | None) -> PseudoFamily:
+    """Convert the family's GTH files into ``directory`` (default: the user cache), then the usual table."""
+    from hts.dft.gth import cache_dir, write_psp10
+    from hts.dft.qe import pw_version
+
+    dest = Path(directory) if directory else cache_dir(name)
+    qe = pw_version()  # the files are written for the pw.x on PATH (QE 6.x: see hts.dft.gth)
+    table = {}
+    for el, entry in base["elements"].items():
+        try:
+            written = write_psp10(el, int(entry["valence"]), dest, base.get("xc", "pbe"), qe)
+        except (FileNotFoundError, ValueError) as exc:
+            raise MissingPseudopotential(f"family {name!r}, {el}: {exc}") from exc
+        table[el] = {**{k: v for k, v in entry.items() if k != "valence"}, **written}
+    table.update(extra or {})
+    return PseudoFamily(name, dest, table, base.get("source", ""), base.get("functional", ""))

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["QEError", "QERun", "QERunner", "qe_error_message"]
@@ -48,6 +49,20 @@ class QERun:
     cpu_s: float
     output: Path
     version: str | None
+
+
+@lru_cache(maxsize=8)
+def pw_version(bin_dir: str | None = None) -> str | None:
+    """Version of pw.x (e.g. '6.7MaX') from its banner, or None when it is not installed."""
+    exe = shutil.which("pw.x", path=bin_dir) if bin_dir else shutil.which("pw.x")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = _VERSION.search(out)
+    return m.group(1) if m else None
 
 
 def qe_error_message(text: str) -> str | None:

@@ -38,7 +38,8 @@ demo: setup
 	cd demo_output && ../$(BIN)/hts report demo-MgAlH --config ../configs/demo.yaml --out report
 	@echo "demo store: demo_output/hts_store   report: demo_output/report/"
 
-# the full suite, QE tests (marker dft: fcc Al electron-phonon chain and its fault tests, ~2 min) included
+# the full suite: QE tests (marker dft: the fcc Al electron-phonon chain and its fault tests, the GTH
+# pseudopotential equation-of-state checks) and the one-node SLURM test (marker slurm) included
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 

@@ -5,6 +5,7 @@ Errors name the offending field, e.g. ``pressures_GPa.0: pressure must be >= 0 G
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -172,8 +173,16 @@ class StoreSettings(_Strict):
     """Where documents go: an embedded on-disk store (default) or a MongoDB URI."""
 
     path: str = "hts_store"  # embedded store directory (relative to the working directory)
-    uri: str | None = None  # mongodb://... ; credentials from env HTS_MONGO_URI are preferred
+    uri: str | None = None  # mongodb://host/?tls=true ; no password here: env HTS_MONGO_URI or HTS_MONGO_URI_FILE
     database: str = "hts"
+
+    @field_validator("uri")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v and re.search(r"://[^/@]*:[^/@]*@", v):
+            raise ValueError("store.uri holds a password; keep credentials out of configs: set env HTS_MONGO_URI, "
+                             "or HTS_MONGO_URI_FILE naming a file outside the repository")
+        return v
 
 
 class CampaignConfig(_Strict):

@@ -49,3 +49,21 @@ def test_real_mongodb_roundtrip():
     finally:
         store.docs._collection.database.client.drop_database(store.docs.database)
         store.close()
+
+
+def test_mongo_credentials_come_from_env_or_a_file_never_a_config(tmp_path, monkeypatch):
+    from hts.config import StoreSettings
+    from hts.store.store import mongo_uri
+
+    monkeypatch.delenv("HTS_MONGO_URI", raising=False)
+    monkeypatch.delenv("HTS_MONGO_URI_FILE", raising=False)
+    assert mongo_uri(None) is None  # embedded store
+    secret = tmp_path / "mongo_uri"
+    secret.write_text("\nmongodb://hts:s3cret@db.example.org/?tls=true&tlsCAFile=/etc/ca.pem\n")
+    monkeypatch.setenv("HTS_MONGO_URI_FILE", str(secret))
+    assert mongo_uri(None) == "mongodb://hts:s3cret@db.example.org/?tls=true&tlsCAFile=/etc/ca.pem"
+    monkeypatch.setenv("HTS_MONGO_URI", "mongodb://other/")
+    assert mongo_uri(None) == "mongodb://other/" and mongo_uri("mongodb://given/") == "mongodb://given/"
+    assert StoreSettings(uri="mongodb://db.example.org/?tls=true").uri  # no password: fine in a config
+    with pytest.raises(ValidationError, match="HTS_MONGO_URI_FILE"):
+        StoreSettings(uri="mongodb://hts:s3cret@db.example.org/")

@@ -33,8 +33,11 @@ def job_store(cfg: CampaignConfig):
     from jobflow import JobStore
     from maggma.stores import MongoURIStore, MontyStore
 
-    if cfg.store.uri:
-        return JobStore(MongoURIStore(cfg.store.uri, database=cfg.store.database, collection_name="jobflow_outputs"))
+    from hts.store.store import mongo_uri
+
+    uri = mongo_uri(cfg.store.uri)  # the same database as the candidates (env credentials included)
+    if uri:
+        return JobStore(MongoURIStore(uri, database=cfg.store.database, collection_name="jobflow_outputs"))
     path = str(Path(cfg.store.path).resolve())
     return JobStore(MontyStore("jobflow_outputs", database_path=path, database_name="jobflow", storage="sqlite"))
 

@@ -91,9 +91,25 @@ class CandidateStore:
         return None if d is None else d["data"]
 
 
+def mongo_uri(uri: str | None = None) -> str | None:
+    """The MongoDB URI to use: ``uri``, else env HTS_MONGO_URI, else the first line of the file that env
+    HTS_MONGO_URI_FILE names (credentials, ``tls=true&tlsCAFile=...`` live there, outside any repository)."""
+    if uri:
+        return uri
+    if os.environ.get("HTS_MONGO_URI"):
+        return os.environ["HTS_MONGO_URI"]
+    path = os.environ.get("HTS_MONGO_URI_FILE")
+    if path:
+        lines = [ln.strip() for ln in Path(path).expanduser().read_text().splitlines() if ln.strip()]
+        if not lines:
+            raise ValueError(f"HTS_MONGO_URI_FILE={path} is empty")
+        return lines[0]
+    return None
+
+
 def open_store(path: str | Path = "hts_store", uri: str | None = None, database: str = "hts") -> CandidateStore:
-    """Embedded montydb store at ``path`` unless a MongoDB ``uri`` (or env HTS_MONGO_URI) is given."""
-    uri = uri or os.environ.get("HTS_MONGO_URI")
+    """Embedded montydb store at ``path`` unless a MongoDB URI is given (``uri``, or see :func:`mongo_uri`)."""
+    uri = mongo_uri(uri)
     if uri:
         from maggma.stores import MongoURIStore
 

@@ -211,3 +211,15 @@ def test_killed_worker_is_found_by_resume_and_finished_batches_are_not_recompute
     for cid in fws[killed[0]][2]:  # the lost attempt is on record, then the one that finished
         assert relax_attempts[cid][0]["ok"] is False and "lost run" in relax_attempts[cid][0]["reason"]
         assert len(relax_attempts[cid]) == 2
+
+
+def test_submitted_campaigns_point_every_worker_at_one_store(tmp_path, monkeypatch):
+    from hts.cluster.fireworks import absolute_store
+    from hts.config import CampaignConfig
+
+    monkeypatch.chdir(tmp_path)
+    cfg = CampaignConfig.model_validate({"name": "x", "systems": ["Mg-H"], "pressures_GPa": [50]})
+    assert cfg.store.path == "hts_store" and absolute_store(cfg).store.path == str(tmp_path / "hts_store")
+    remote = CampaignConfig.model_validate({"name": "x", "systems": ["Mg-H"], "pressures_GPa": [50],
+                                            "store": {"uri": "mongodb://db.example.org/"}})
+    assert absolute_store(remote) == remote

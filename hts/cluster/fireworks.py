@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hts.config import CampaignConfig
 
-__all__ = ["job_store", "launchpad_from_file", "resume", "status", "submit"]
+__all__ = ["absolute_store", "job_store", "launchpad_from_file", "resume", "status", "submit"]
 
 
 def launchpad_from_file(path: str | Path | None = None):
@@ -42,6 +42,14 @@ def job_store(cfg: CampaignConfig):
     return JobStore(MontyStore("jobflow_outputs", database_path=path, database_name="jobflow", storage="sqlite"))
 
 
+def absolute_store(cfg: CampaignConfig) -> CampaignConfig:
+    """The config with its embedded-store path made absolute (relative to where ``hts submit`` runs):
+    workers run each Firework in a launcher directory of their own and must all reach the same store."""
+    if cfg.store.uri:
+        return cfg
+    return cfg.model_copy(update={"store": cfg.store.model_copy(update={"path": str(Path(cfg.store.path).resolve())})})
+
+
 def _existing(lp, campaign: str):
     return lp.workflows.find_one({"metadata.hts_campaign": campaign}, {"nodes": 1, "state": 1})
 
@@ -57,6 +65,7 @@ def submit(cfg: CampaignConfig, lp, batch_size: int = 20, add: bool = False) -> 
 
     from flows.campaign import campaign_flow
 
+    cfg = absolute_store(cfg)
     old = _existing(lp, cfg.name)
     if old and not add:
         return None, (f"campaign {cfg.name!r} is already on the LaunchPad (workflow of fw {old['nodes'][0]}, state "

@@ -34,7 +34,7 @@ class _NaNCalc(Calculator):
 
 
 def test_diverging_relaxation_is_a_failure_record(monkeypatch):
-    monkeypatch.setattr(relaxer_mod, "get_calculator", lambda model: _NaNCalc())
+    monkeypatch.setattr(relaxer_mod, "get_calculator", lambda model, device="cpu": _NaNCalc())
     s = Structure(Lattice.cubic(3.0), ["H", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     r = MLIPRelaxMaker(keep_symmetry=False).relax(s, 100.0)
     assert not r.ok and r.failure_type == "diverged"

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from pymatgen.core import Lattice, Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from hts.dft.pseudo import load_family
 from hts.dft.qe import QERunner
@@ -97,7 +98,8 @@ def main():
               f"Tc_AD(mu*=0.10)={tc['by_mustar']['0.1']['allen_dynes']:.2f} K Tc_Eliashberg(0.10)={tc['by_mustar']['0.1']['eliashberg']:.2f} K "
               f"lambda over smearings {min(tc['lambda_by_sigma']):.2f}-{max(tc['lambda_by_sigma']):.2f}; wall {wall:.0f} s", flush=True)
         if pressure:
-            lat = f", relaxed a(conventional) {(2 * r.structure.volume) ** (1 / 3):.3f} A" if r.structure else ""
+            conv = SpacegroupAnalyzer(r.structure).get_conventional_standard_structure() if r.structure else None
+            lat = f", relaxed conventional cell {conv.lattice.abc[0]:.3f} A ({conv.lattice.abc})" if conv else ""
             print(f"       at {pressure:g} GPa: k {tc['k_mesh']} (la2F {tc['k_mesh_fit']}), q {tc['q_mesh']}, "
                   f"ecutwfc {tc['ecutwfc_Ry']} Ry, min frequency {tc['min_frequency_cm1']:.0f} cm^-1{lat}; "
                   f"warnings {tc.get('warnings', [])}; steps {tc['wall_s']}", flush=True)

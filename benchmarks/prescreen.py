@@ -16,6 +16,7 @@ Usage: python benchmarks/prescreen.py [--n 100] [--model chgnet] [--steps 40] [-
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 import warnings
 
@@ -62,11 +63,12 @@ def run_atomate2(structs, p, args):
 
     name = {"chgnet": "CHGNet"}.get(args.model, "SevenNet")
     kwargs = {} if name == "CHGNet" else {"model": args.model}
-    for s in structs:
-        maker = ForceFieldRelaxMaker(force_field_name=name, steps=args.steps, relax_kwargs={"fmax": args.fmax,
-                                     "filter_kwargs": {"scalar_pressure": p * GPA_TO_EV_PER_A3}}, calculator_kwargs=kwargs,
-                                     optimizer_kwargs={"optimizer": args.optimizer})
-        run_locally(maker.make(s), log=False, ensure_success=False)
+    with tempfile.TemporaryDirectory(prefix="hts_prescreen_atomate2_") as scratch:  # atomate2 writes files per job
+        for s in structs:
+            maker = ForceFieldRelaxMaker(force_field_name=name, steps=args.steps, relax_kwargs={"fmax": args.fmax,
+                                         "filter_kwargs": {"scalar_pressure": p * GPA_TO_EV_PER_A3}}, calculator_kwargs=kwargs,
+                                         optimizer_kwargs={"optimizer": args.optimizer})
+            run_locally(maker.make(s), log=False, ensure_success=False, root_dir=scratch)
 
 
 def main():

@@ -109,25 +109,24 @@ _PENDING = {"relax": ("generated",), "dedup": ("relaxed",), "hull": ("relaxed",)
             "select": ("tc_pending",), "dft_hull": ("tc_pending",), "tc": ("tc_pending",)}
 
 
-def _note_attempt(lp, fw_id: int, reason: str, final: bool) -> int:
-    """Append a failed attempt (``reason``) to the candidates a Firework was still to finish; with
-    ``final`` (retry limit reached) they become typed failure records. Returns how many were touched."""
+def _note_attempt(spec: dict, fw_id: int, reason: str, final: bool) -> int:
+    """Append a failed attempt (``reason``) to the candidates a Firework (its ``spec``) was still to finish;
+    with ``final`` (retry limit reached) they become typed failure records. Returns how many were touched."""
+    from hts.config import StoreSettings
     from hts.store.documents import now
     from hts.store.store import open_store
 
-    fw = lp.fireworks.find_one({"fw_id": fw_id}, {"spec": 1, "name": 1})
-    spec = fw["spec"]
     stage = spec.get("hts_stage")
     if stage not in _PENDING:
         return 0
-    try:
-        where = spec["_tasks"][0]["job"]["function_args"][0]["store"]
+    try:  # the campaign config the Firework's job was built with (flows.campaign: first argument)
+        where = StoreSettings.model_validate(spec["_tasks"][0]["job"]["function_args"][0]["store"])
     except (KeyError, IndexError, TypeError):
         return 0
     crit = {"campaign": spec["hts_campaign"], "status": {"$in": list(_PENDING[stage])}}
     if "hts_candidates" in spec:
         crit["id"] = {"$in": spec["hts_candidates"]}
-    store = open_store(where.get("path") or "hts_store", where.get("uri"), where.get("database") or "hts").connect()
+    store = open_store(where.path, where.uri, where.database).connect()
     try:
         docs = store.find(crit)
         for d in docs:
@@ -149,7 +148,8 @@ def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600
     campaign has no silent gaps. Finished candidates are never touched (a rerun skips them too)."""
     _, lost_fws, _ = lp.detect_lostruns(expiration_secs=expiration_s, rerun=True, query={"spec.hts_campaign": campaign})
     for fw_id in lost_fws:
-        _note_attempt(lp, fw_id, f"lost run: the worker of Firework {fw_id} stopped (no ping for {expiration_s} s); "
+        spec = lp.fireworks.find_one({"fw_id": fw_id}, {"spec": 1})["spec"]
+        _note_attempt(spec, fw_id, f"lost run: the worker of Firework {fw_id} stopped (no ping for {expiration_s} s); "
                                  "rerun", final=False)
     rerun, gave_up = [], []
     for f in lp.fireworks.find({"spec.hts_campaign": campaign, "state": "FIZZLED"}, {"fw_id": 1, "spec": 1, "launches": 1}):
@@ -158,11 +158,11 @@ def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600
         error = _error_line(launches)
         if tries >= max_retries:
             if not f["spec"].get("_hts_gave_up"):
-                _note_attempt(lp, f["fw_id"], f"Firework {f['fw_id']} failed {tries + 1} times; last error: {error}", final=True)
+                _note_attempt(f["spec"], f["fw_id"], f"Firework {f['fw_id']} failed {tries + 1} times; last error: {error}", final=True)
                 lp.update_spec([f["fw_id"]], {"_hts_gave_up": True})
             gave_up.append(f["fw_id"])
             continue
-        _note_attempt(lp, f["fw_id"], f"Firework {f['fw_id']} failed: {error}; rerun {tries + 1}/{max_retries}", final=False)
+        _note_attempt(f["spec"], f["fw_id"], f"Firework {f['fw_id']} failed: {error}; rerun {tries + 1}/{max_retries}", final=False)
         lp.update_spec([f["fw_id"]], {"_hts_retries": tries + 1, "_hts_last_error": error})
         try:  # the failed launch's _recovery (its exception, its directory) goes into the new attempt's spec
             lp.rerun_fw(f["fw_id"], recover_launch="last")

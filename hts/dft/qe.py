@@ -19,6 +19,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,8 +58,9 @@ def pw_version(bin_dir: str | None = None) -> str | None:
     exe = shutil.which("pw.x", path=bin_dir) if bin_dir else shutil.which("pw.x")
     if not exe:
         return None
-    try:
-        out = subprocess.run([exe], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60).stdout
+    try:  # with no input pw.x stops at once, leaving CRASH and input_tmp.in behind: keep them out of the cwd
+        with tempfile.TemporaryDirectory(prefix="hts_pw_version_") as scratch:
+            out = subprocess.run([exe], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=scratch).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = _VERSION.search(out)

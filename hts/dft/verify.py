@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from hts.dft.pseudo import PseudoFamily
 from hts.dft.qe import QERunner
 

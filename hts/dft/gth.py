@@ -10,7 +10,7 @@ QE 6.x (Modules/gth.f90, mk_ffnl_gth and mk_dffnl_gth) builds the l = 3 projecto
 1/sqrt(105) normalisation, which QE 7's upflib/gth.f90 has, so its f-channel term is 105 times too
 strong. For a pw.x older than 7 the f-channel h is written divided by 105, which gives the intended
 nonlocal energy and stress; the file name says so. (For fcc La the f term is small: dropping it
-changes the total energy by 2e-6 Ry.)
+changes the total energy by 1.5e-6 Ry.)
 
 Files are written on first use to a cache directory (``$HTS_PSEUDO_CACHE``, default
 ``~/.cache/hts/pseudo``) from the installed package, offline; the source file, its md5 and the

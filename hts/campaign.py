@@ -306,7 +306,7 @@ class Campaign:
         t = self.cfg.tc
         return ElphMaker(protocol=get_protocol(t.protocol, **t.protocol_overrides),
                          pseudos=load_family(t.pseudo_family, t.pseudo_dir, t.pseudopotentials or None),
-                         runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s),
+                         runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s, t.npool),
                          mustar=tuple(t.mustar), max_retries=t.max_retries)
 
     def tc_queue(self, ids: list[str] | None = None) -> list[dict]:

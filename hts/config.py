@@ -136,6 +136,7 @@ class TcSettings(_Strict):
     qe_bin_dir: str | None = None  # None: pw.x etc. from PATH
     mpi_command: str = "mpirun -np {nprocs}"
     nprocs: int = Field(1, ge=1)
+    npool: int = Field(1, ge=1)  # k-point pools (-nk) for pw.x and ph.x; must divide nprocs
     max_candidates: int | None = Field(None, ge=0)  # per run; learning selections first, then lowest e_above_hull
     max_atoms: int | None = Field(None, ge=1)  # skip (leave tc_pending) larger cells
     step_timeout_s: float | None = Field(None, gt=0)  # wall-time limit of one QE run
@@ -151,6 +152,12 @@ class TcSettings(_Strict):
         if not v or any(not 0 <= m < 0.5 for m in v):
             raise ValueError("mu* values must be in [0, 0.5)")
         return v
+
+    @model_validator(mode="after")
+    def _pools_divide_procs(self):
+        if self.nprocs % self.npool:
+            raise ValueError(f"npool ({self.npool}) must divide nprocs ({self.nprocs})")
+        return self
 
 
 class LearningSettings(_Strict):

@@ -88,6 +88,19 @@ def test_missing_executable_is_typed_failure(tmp_path):
     assert not r.ok and r.failure["kind"] == "missing_executable" and "pw.x" in r.failure["message"]
 
 
+def test_kpoint_pools_go_to_pw_and_ph_only(tmp_path):
+    if not shutil.which("pw.x"):
+        pytest.skip("quantum-espresso not installed")
+    r = QERunner(nprocs=4, npool=2, mpi_command="srun -n {nprocs}")
+    assert r.command("pw.x")[:3] == ["srun", "-n", "4"] and r.command("pw.x")[-2:] == ["-nk", "2"]
+    assert r.command("ph.x")[-2:] == ["-nk", "2"]
+    assert "-nk" not in r.command("q2r.x") and "-nk" not in r.command("matdyn.x")
+    assert "-nk" not in QERunner(nprocs=2).command("pw.x")
+    from hts.config import TcSettings
+    with pytest.raises(ValueError, match="npool .2. must divide nprocs .3."):
+        TcSettings(nprocs=3, npool=2)
+
+
 def test_qe_error_block_parsed():
     text = " stuff\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n     Error in routine readpp (2):\n     file H.x not found\n %%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%%\n"
     assert qe_error_message(text) == "Error in routine readpp (2): file H.x not found"

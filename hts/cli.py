@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--theta-d", type=float, default=None, help="Debye temperature (K) for McMillan's original form")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=_cmd_tc_formula)
+    from hts.cli_tc import add_tc_run_command
+
+    add_tc_run_command(tsub)
 
     p = sub.add_parser("plot", help="plots of one candidate")
     psub = p.add_subparsers(dest="plot_cmd", required=True)
@@ -249,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from hts.cli_tc import TC_SUBCOMMANDS
+
+    i = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)  # the command, after global options
+    if i is not None and argv[i] == "tc" and i + 1 < len(argv) and argv[i + 1] not in TC_SUBCOMMANDS \
+            and not argv[i + 1].startswith("-"):
+        argv.insert(i + 1, "run")  # `hts tc STRUCTURE ...` is `hts tc run STRUCTURE ...`
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args.store_given = getattr(args, "store", None) is not None

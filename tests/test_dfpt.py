@@ -312,3 +312,37 @@ def test_dft_rescreen_recomputes_the_hull(tmp_path):
     text = format_funnel(funnel(store, "dft-hull"))  # the per-campaign DFT - MLIP difference
     assert "DFT re-screen of 1 candidate(s)" in text and f"{dh['delta_meV']:+.1f}" in text
     store.close()
+
+
+@pytest.mark.dft
+@needs_qe
+def test_hts_tc_structure_cli(tmp_path, capsys):
+    """`hts tc STRUCTURE --pressure P --json` on an fcc Al CIF with the QE example parameters: one JSON
+    object with lambda, omega_log_K and the Allen-Dynes [low, high] pair over mu*; the family is chosen
+    from the elements; a missing pseudopotential directory is a typed failure with exit code 1."""
+    import json
+
+    from hts.cli import main
+
+    cif = tmp_path / "Al.cif"
+    AL.to(filename=str(cif))
+    sets = ["k=[8,8,8]", "q=[4,4,4]", "ecutwfc_Ry=15", "degauss_Ry=0.05", "relax=false", "conv_thr_Ry=1e-8",
+            "tr2_ph=1e-10", "matdyn_mesh=10", "ndos=50"]
+    argv = ["tc", str(cif), "--pressure", "0", "--protocol", "screening", "--json", "--nprocs", str(NPROCS),
+            "--workdir", str(tmp_path / "wd")] + [a for s in sets for a in ("--set", s)]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] and out["pseudo_family"] == "debian-lda-vbc" and out["formula"] == "Al"
+    assert 0.35 <= out["lambda"] <= 0.45 and 250 < out["omega_log_K"] < 450
+    lo, hi = out["tc_allen_dynes_K"]
+    assert 0.3 <= lo < hi <= 3.0  # mu* 0.13 .. 0.10
+    assert hi == pytest.approx(out["by_mustar"]["0.1"]["allen_dynes"]) and out["mustar"] == [0.1, 0.13]
+    assert json.loads((tmp_path / "wd" / "hts_tc.json").read_text())["lambda"] == out["lambda"]
+    assert not (tmp_path / "wd" / "tmp").exists()  # wavefunctions removed unless --keep-wavefunctions
+    # the CIF's fcc cell (a along x) is handed to QE in the standard orientation: all 48 operations, 29 k points
+    scf = (tmp_path / "wd" / "scf.out").read_text()
+    assert "48 Sym. Ops." in scf and "number of k points=    29" in scf
+    assert out["cell"]["setting"] == "spglib standard primitive" and out["cell"]["n_atoms"] == 1
+
+    assert main(["tc", str(cif), "--pressure", "0", "--pseudo-dir", str(tmp_path / "none"), "--workdir", str(tmp_path / "wd2")]) == 1
+    assert "FAILED at setup: missing_pseudopotential" in capsys.readouterr().err

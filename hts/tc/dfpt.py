@@ -23,6 +23,7 @@ from ase.io.espresso import write_espresso_in, write_espresso_ph, write_fortran_
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from hts.dft.cell import qe_cell
 from hts.dft.pseudo import MissingPseudopotential, PseudoFamily
 from hts.dft.qe import QEError, QERunner
 from hts.tc.a2f import analyse_a2f, read_elph_lambda
@@ -151,6 +152,9 @@ class ElphMaker:
         if not p.converged:
             res.tc["label"] = "unconverged (smoke protocol)"
         try:
+            structure = qe_cell(structure)  # standard orientation: QE finds every symmetry operation
+            res.tc["cell"] = {"setting": "spglib standard primitive", "n_atoms": len(structure),
+                              "lattice_abc_A": [round(x, 5) for x in structure.lattice.abc]}
             atoms = AseAtomsAdaptor.get_atoms(structure)
             res.tc["pseudopotentials"] = self._provenance(atoms)
             m = meshes(p, structure)
@@ -217,6 +221,7 @@ class ElphMaker:
         wd.mkdir(parents=True, exist_ok=True)
         res = ElphResult(ok=False)
         try:
+            structure = qe_cell(structure)
             atoms = AseAtomsAdaptor.get_atoms(structure)
             res.tc["pseudopotentials"] = self._provenance(atoms)
             res.structure = self._vc_relax(wd, atoms, meshes(self.protocol, structure)["k"], pressure_GPa, res)

@@ -1,0 +1,160 @@
+"""``hts tc STRUCTURE``: the DFPT electron-phonon stage on one structure file (CIF or POSCAR).
+
+Prints lambda, omega_log (K) and the Tc range over mu*; ``--json`` prints one object: the document's
+``tc`` block (``lambda``, ``omega_log_K``, ``tc_allen_dynes_K`` = [low, high] over mu*, ...) plus
+``ok``, ``structure_file``, ``workdir`` and, on failure, the typed ``failure``. Exit code 0 when the
+chain finished, 1 when it ended in a typed QE failure, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+__all__ = ["add_tc_run_command", "TC_SUBCOMMANDS", "pick_family"]
+
+TC_SUBCOMMANDS = ("formula", "run")
+_FAMILY_ORDER = ("debian-lda-vbc", "debian-pbe", "gth-pbe")
+
+
+def pick_family(symbols) -> str:
+    """The first shipped pseudopotential family that covers every element (LDA vbc, PBE, GTH-PBE)."""
+    from hts.dft.pseudo import _shipped
+
+    fams = _shipped()
+    need = set(symbols)
+    for name in _FAMILY_ORDER:
+        if name in fams and need <= set(fams[name]["elements"]):
+            return name
+    have = {n: sorted(f["elements"]) for n, f in fams.items()}
+    raise ValueError(f"no shipped pseudopotential family covers {sorted(need)} (shipped: {have}); "
+                     "name files with --pseudo EL=FILE --pseudo-dir DIR --set ecutwfc_Ry=CUTOFF")
+
+
+def _overrides(items: list[str]) -> dict:
+    """``KEY=VALUE`` pairs (VALUE read as YAML: ``k=[8,8,8]``, ``ecutwfc_Ry=40``) for the protocol."""
+    import yaml
+
+    from hts.tc.protocols import ElphProtocol
+
+    known = {f.name for f in fields(ElphProtocol)} - {"name"}
+    out = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or key not in known:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(known)}")
+        v = yaml.safe_load(val)
+        if isinstance(v, str) and key != "smearing":  # YAML 1.1 reads 1e-8 (no dot) as a string
+            try:
+                v = float(v)
+            except ValueError:
+                raise ValueError(f"--set {item!r}: {key} needs a number") from None
+        out[key] = v
+    return out
+
+
+def _cmd_tc_run(args) -> int:
+    from pymatgen.core import Structure
+
+    def bad(msg: str) -> int:
+        print(f"hts tc: {msg}", file=sys.stderr)
+        return 2
+
+    path = Path(args.structure)
+    if not path.is_file():
+        return bad(f"structure file {path} not found")
+    if args.pressure < 0:
+        return bad(f"--pressure must be >= 0 GPa (got {args.pressure:g})")
+    try:
+        structure = Structure.from_file(path)
+    except Exception as exc:  # pymatgen raises many types for a malformed CIF/POSCAR
+        return bad(f"cannot read {path} as CIF or POSCAR: {type(exc).__name__}: {exc}")
+    if len(structure) > 1 and structure.distance_matrix[structure.distance_matrix > 0].min() < 0.5:
+        return bad(f"{path}: atoms closer than 0.5 A")
+    symbols = [el.symbol for el in structure.composition.elements]
+
+    from hts.dft.pseudo import MissingPseudopotential, load_family
+    from hts.dft.qe import QERunner
+    from hts.tc.dfpt import ElphMaker
+    from hts.tc.protocols import get_protocol
+
+    try:
+        protocol = get_protocol(args.protocol, **_overrides(args.set or []))
+        extra = {}
+        for item in args.pseudo or []:
+            el, sep, fname = item.partition("=")
+            if not sep or not fname:
+                raise ValueError(f"--pseudo {item!r}: expected EL=FILE")
+            if not protocol.ecutwfc_Ry:
+                raise ValueError("--pseudo needs the cutoff too: --set ecutwfc_Ry=CUTOFF")
+            extra[el] = {"file": fname, "ecutwfc": protocol.ecutwfc_Ry, "ecutrho": 4 * protocol.ecutwfc_Ry}
+        rest = set(symbols) - set(extra)
+        family = args.pseudo_family or (pick_family(rest) if rest else "user")
+        pseudos = load_family(family, args.pseudo_dir, extra or None)
+        if args.nprocs % args.npool:
+            raise ValueError(f"--npool ({args.npool}) must divide --nprocs ({args.nprocs})")
+    except (ValueError, MissingPseudopotential) as exc:
+        return bad(str(exc))
+    mustar = tuple(args.mustar) if args.mustar else (0.10, 0.13)
+    if any(not 0 <= m < 0.5 for m in mustar):
+        return bad("mu* values must be in [0, 0.5)")
+    workdir = Path(args.workdir or f"hts_tc/{structure.composition.reduced_formula}_{args.pressure:g}GPa_{protocol.name}")
+    maker = ElphMaker(protocol=protocol, pseudos=pseudos, mustar=mustar, max_retries=args.max_retries,
+                      runner=QERunner(args.qe_bin_dir, args.mpi_command, args.nprocs, args.step_timeout_s, args.npool))
+    res = maker.run(structure, args.pressure, workdir)
+    if res.ok and not args.keep_wavefunctions:  # a failed run keeps them: rerunning recovers from them
+        maker.clean(workdir)
+    out = {"ok": res.ok, "structure_file": str(path), "formula": structure.composition.reduced_formula,
+           "pressure_GPa": args.pressure, "pseudo_family": family, "workdir": str(workdir), **res.tc}
+    if res.failure:
+        out["failure"] = res.failure
+    if res.structure is not None:
+        out["relaxed_lattice_abc_A"] = list(res.structure.lattice.abc)
+    (workdir / "hts_tc.json").write_text(json.dumps(out, indent=1, default=str))
+    if args.json:
+        print(json.dumps(out, default=str))
+        return 0 if res.ok else 1
+    label = f" [{res.tc['label']}]" if res.tc.get("label") else ""
+    head = f"{out['formula']} at {args.pressure:g} GPa, protocol {protocol.name}{label}, {family}"
+    if not res.ok:
+        f = res.failure or {}
+        print(f"{head}: FAILED at {f.get('step')}: {f.get('kind')}: {f.get('message')}", file=sys.stderr)
+        return 1
+    tc = res.tc
+    lo, hi = tc["tc_allen_dynes_K"]
+    mus = ", ".join(f"{m:g}" for m in mustar)
+    print(head)
+    print(f"  lambda     {tc['lambda']:.3f}  (over smearings {min(tc['lambda_by_sigma']):.2f}-{max(tc['lambda_by_sigma']):.2f})")
+    print(f"  omega_log  {tc['omega_log_K']:.0f} K   omega_2 {tc['omega_2_K']:.0f} K")
+    print(f"  Tc Allen-Dynes {lo:.1f}-{hi:.1f} K, Eliashberg {tc['tc_eliashberg_K'][0]:.1f}-{tc['tc_eliashberg_K'][1]:.1f} K "
+          f"(mu* {mus})")
+    print(f"  k {tc['k_mesh']} (la2F {tc['k_mesh_fit']}), q {tc['q_mesh']}; min frequency {tc['min_frequency_cm1']:.0f} cm^-1")
+    for w in tc.get("warnings", []):
+        print(f"  warning: {w}")
+    print(f"  files and hts_tc.json in {workdir}")
+    return 0
+
+
+def add_tc_run_command(tsub) -> None:
+    """``hts tc run STRUCTURE ...``; ``hts tc STRUCTURE ...`` is the same command."""
+    f = tsub.add_parser("run", help="DFPT lambda, omega_log and Tc of one structure file (also: hts tc STRUCTURE ...)")
+    f.add_argument("structure", help="CIF or POSCAR file")
+    f.add_argument("--pressure", type=float, required=True, help="GPa (vc-relax at this pressure first)")
+    f.add_argument("--protocol", default="screening", choices=["smoke", "screening", "converged"])
+    f.add_argument("--pseudo-family", default=None, help="default: the first shipped family covering every element")
+    f.add_argument("--pseudo-dir", default=None, help="directory holding the family's files (SSSP, pslibrary)")
+    f.add_argument("--pseudo", action="append", metavar="EL=FILE", help="a UPF file for an element (in --pseudo-dir)")
+    f.add_argument("--set", action="append", metavar="KEY=VALUE", help="protocol override, e.g. k=[8,8,8] ecutwfc_Ry=40")
+    f.add_argument("--mustar", type=float, nargs="+", default=None, help="default 0.10 0.13")
+    f.add_argument("--nprocs", type=int, default=1)
+    f.add_argument("--npool", type=int, default=1, help="k-point pools (-nk) for pw.x and ph.x")
+    f.add_argument("--mpi-command", default="mpirun -np {nprocs}")
+    f.add_argument("--qe-bin-dir", default=None)
+    f.add_argument("--step-timeout-s", type=float, default=None, help="wall-time limit of one QE run")
+    f.add_argument("--max-retries", type=int, default=2)
+    f.add_argument("--workdir", default=None, help="default hts_tc/FORMULA_PGPa_PROTOCOL (ph.x recover restarts from it)")
+    f.add_argument("--keep-wavefunctions", action="store_true")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=_cmd_tc_run)

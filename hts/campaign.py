@@ -298,16 +298,9 @@ class Campaign:
 
     def elph_maker(self):
         """The DFPT Maker configured by ``tc`` (protocol, pseudopotentials, QE launcher)."""
-        from hts.dft.pseudo import load_family
-        from hts.dft.qe import QERunner
         from hts.tc.dfpt import ElphMaker
-        from hts.tc.protocols import get_protocol
 
-        t = self.cfg.tc
-        return ElphMaker(protocol=get_protocol(t.protocol, **t.protocol_overrides),
-                         pseudos=load_family(t.pseudo_family, t.pseudo_dir, t.pseudopotentials or None),
-                         runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s, t.npool),
-                         mustar=tuple(t.mustar), max_retries=t.max_retries)
+        return ElphMaker.from_settings(self.cfg.tc)
 
     def tc_queue(self, ids: list[str] | None = None) -> list[dict]:
         """tc_pending candidates in DFPT order: learning selections, then lowest e_above_hull, then small cells."""

@@ -13,26 +13,11 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-__all__ = ["add_tc_run_command", "TC_SUBCOMMANDS", "pick_family"]
+import numpy as np
+
+__all__ = ["add_tc_run_command", "TC_SUBCOMMANDS"]
 
 TC_SUBCOMMANDS = ("formula", "run")
-_FAMILY_ORDER = ("debian-lda-vbc", "debian-pbe", "gth-pbe")
-
-
-def pick_family(symbols) -> str:
-    """The first shipped pseudopotential family that covers every element (LDA vbc, PBE, GTH-PBE)."""
-    from hts.dft.pseudo import _shipped
-
-    fams = _shipped()
-    need = set(symbols)
-    for name in _FAMILY_ORDER:
-        if name in fams and need <= set(fams[name]["elements"]):
-            return name
-    have = {n: sorted(f["elements"]) for n, f in fams.items()}
-    raise ValueError(f"no shipped pseudopotential family covers {sorted(need)} (shipped: {have}); "
-                     "name files with --pseudo EL=FILE --pseudo-dir DIR --set ecutwfc_Ry=CUTOFF")
-
-
 def _overrides(items: list[str]) -> dict:
     """``KEY=VALUE`` pairs (VALUE read as YAML: ``k=[8,8,8]``, ``ecutwfc_Ry=40``) for the protocol."""
     import yaml
@@ -71,38 +56,45 @@ def _cmd_tc_run(args) -> int:
         structure = Structure.from_file(path)
     except Exception as exc:  # pymatgen raises many types for a malformed CIF/POSCAR
         return bad(f"cannot read {path} as CIF or POSCAR: {type(exc).__name__}: {exc}")
-    if len(structure) > 1 and structure.distance_matrix[structure.distance_matrix > 0].min() < 0.5:
-        return bad(f"{path}: atoms closer than 0.5 A")
+    if len(structure) > 1:
+        d = structure.distance_matrix.copy()
+        np.fill_diagonal(d, np.inf)
+        if d.min() < 0.5:
+            return bad(f"{path}: atoms closer than 0.5 A")
     symbols = [el.symbol for el in structure.composition.elements]
 
-    from hts.dft.pseudo import MissingPseudopotential, load_family
-    from hts.dft.qe import QERunner
+    from pydantic import ValidationError
+
+    from hts.config import TcSettings, format_errors
+    from hts.dft.pseudo import MissingPseudopotential, family_for
     from hts.tc.dfpt import ElphMaker
-    from hts.tc.protocols import get_protocol
 
     try:
-        protocol = get_protocol(args.protocol, **_overrides(args.set or []))
+        overrides = _overrides(args.set or [])
         extra = {}
         for item in args.pseudo or []:
             el, sep, fname = item.partition("=")
             if not sep or not fname:
                 raise ValueError(f"--pseudo {item!r}: expected EL=FILE")
-            if not protocol.ecutwfc_Ry:
+            if not overrides.get("ecutwfc_Ry"):
                 raise ValueError("--pseudo needs the cutoff too: --set ecutwfc_Ry=CUTOFF")
-            extra[el] = {"file": fname, "ecutwfc": protocol.ecutwfc_Ry, "ecutrho": 4 * protocol.ecutwfc_Ry}
+            extra[el] = {"file": fname, "ecutwfc": overrides["ecutwfc_Ry"], "ecutrho": 4 * overrides["ecutwfc_Ry"]}
         rest = set(symbols) - set(extra)
-        family = args.pseudo_family or (pick_family(rest) if rest else "user")
-        pseudos = load_family(family, args.pseudo_dir, extra or None)
-        if args.nprocs % args.npool:
-            raise ValueError(f"--npool ({args.npool}) must divide --nprocs ({args.nprocs})")
-    except (ValueError, MissingPseudopotential) as exc:
+        family = args.pseudo_family or (family_for(rest) if rest else "user")
+        given = {"mustar": args.mustar} if args.mustar else {}  # else TcSettings' default (0.10, 0.13)
+        settings = TcSettings(protocol=args.protocol, protocol_overrides=overrides, pseudo_family=family,
+                              pseudo_dir=args.pseudo_dir, pseudopotentials=extra, qe_bin_dir=args.qe_bin_dir,
+                              mpi_command=args.mpi_command, nprocs=args.nprocs, npool=args.npool,
+                              step_timeout_s=args.step_timeout_s, max_retries=args.max_retries, **given)
+        maker = ElphMaker.from_settings(settings)
+    except ValidationError as exc:
+        return bad("invalid settings\n" + format_errors(exc))
+    except MissingPseudopotential as exc:
+        return bad(f"{exc}; name files with --pseudo EL=FILE --pseudo-dir DIR --set ecutwfc_Ry=CUTOFF")
+    except ValueError as exc:
         return bad(str(exc))
-    mustar = tuple(args.mustar) if args.mustar else (0.10, 0.13)
-    if any(not 0 <= m < 0.5 for m in mustar):
-        return bad("mu* values must be in [0, 0.5)")
+    protocol, mustar = maker.protocol, maker.mustar
     workdir = Path(args.workdir or f"hts_tc/{structure.composition.reduced_formula}_{args.pressure:g}GPa_{protocol.name}")
-    maker = ElphMaker(protocol=protocol, pseudos=pseudos, mustar=mustar, max_retries=args.max_retries,
-                      runner=QERunner(args.qe_bin_dir, args.mpi_command, args.nprocs, args.step_timeout_s, args.npool))
     res = maker.run(structure, args.pressure, workdir)
     if res.ok and not args.keep_wavefunctions:  # a failed run keeps them: rerunning recovers from them
         maker.clean(workdir)

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pymatgen.core import Element
 
-__all__ = ["CampaignConfig", "ConfigError", "load_config"]
+__all__ = ["CampaignConfig", "ConfigError", "format_errors", "load_config"]
 
 
 class ConfigError(ValueError):
@@ -253,7 +253,8 @@ class CampaignConfig(_Strict):
         return sorted({e for s in self.systems for e in s.split("-")})
 
 
-def _format_errors(exc: ValidationError) -> str:
+def format_errors(exc: ValidationError) -> str:
+    """One line per invalid field: ``  field.path: message``."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
@@ -278,4 +279,4 @@ def load_config(path: str | Path) -> CampaignConfig:
     try:
         return CampaignConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid campaign configuration\n{_format_errors(exc)}") from exc
+        raise ConfigError(f"{path}: invalid campaign configuration\n{format_errors(exc)}") from exc

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["MissingPseudopotential", "PseudoFamily", "load_family"]
+__all__ = ["MissingPseudopotential", "PseudoFamily", "family_for", "load_family"]
 
 
 class MissingPseudopotential(LookupError):
@@ -70,6 +70,20 @@ def _md5(path: str) -> str:
 
 def _shipped() -> dict:
     return yaml.safe_load(resources.files("hts").joinpath("data/pseudo_families.yaml").read_text())
+
+
+_DEFAULT_ORDER = ("debian-lda-vbc", "debian-pbe", "gth-pbe")
+
+
+def family_for(symbols) -> str:
+    """The first shipped family (LDA vbc, PBE, GTH-PBE) with a file for every element in ``symbols``."""
+    fams = _shipped()
+    need = set(symbols)
+    for name in _DEFAULT_ORDER:
+        if name in fams and need <= set(fams[name]["elements"]):
+            return name
+    have = {n: sorted(f["elements"]) for n, f in fams.items()}
+    raise MissingPseudopotential(f"no shipped pseudopotential family covers {sorted(need)} (shipped: {have})")
 
 
 def load_family(name: str, directory: str | None = None, elements: dict | None = None) -> PseudoFamily:

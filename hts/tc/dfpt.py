@@ -62,6 +62,17 @@ class ElphMaker:
     electron_maxstep: int = 100
     second_mesh: bool = False  # with a protocol that has second_q_min: rerun on that q mesh, store delta lambda / Tc
 
+    @classmethod
+    def from_settings(cls, t) -> "ElphMaker":
+        """The Maker a campaign's ``tc`` settings (:class:`hts.config.TcSettings`) describe."""
+        from hts.dft.pseudo import load_family
+        from hts.tc.protocols import get_protocol
+
+        return cls(protocol=get_protocol(t.protocol, **t.protocol_overrides),
+                   pseudos=load_family(t.pseudo_family, t.pseudo_dir, t.pseudopotentials or None),
+                   runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s, t.npool),
+                   mustar=tuple(t.mustar), max_retries=t.max_retries)
+
     # -- inputs -----------------------------------------------------------
     def _pw_input(self, path: Path, atoms, calculation: str, kpts, pressure_GPa: float, la2f=False, beta=0.7):
         p = self.protocol

@@ -40,6 +40,9 @@ def test_random_cells_are_reproducible_and_respect_separations():
         assert d[np.ix_(is_h, is_h)].min() >= seps["HH"] - 1e-6
         again = regenerate(g.origin, 150.0)
         assert again is not None and np.allclose(again.frac_coords, s.frac_coords) and np.allclose(again.lattice.matrix, s.lattice.matrix)
+    # the pressure enters the seed as a number: 150 (an int from Python) and 150.0 (from YAML) give the same cells
+    same = random_candidates(["LaYH6"], 4, 150, seed=3, max_atoms=8)
+    assert [g.origin["seed"] for g in same] == [g.origin["seed"] for g in cands]
 
 
 def test_volume_estimate_matches_known_hydrides():

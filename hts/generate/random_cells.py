@@ -87,7 +87,7 @@ def random_candidates(
               if Composition(f).num_atoms * z <= max_atoms]
     if not combos or n_structures == 0:
         return []
-    rng = np.random.default_rng(_seed(seed, pressure_GPa, *stoichiometries))
+    rng = np.random.default_rng(_seed(seed, float(pressure_GPa), *stoichiometries))  # 150 and 150.0: the same cells
     out: list[GeneratedStructure] = []
     attempts = 0
     while len(out) < n_structures and attempts < n_structures * max_attempts_per_structure:

@@ -13,11 +13,11 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["add_tc_run_command", "TC_SUBCOMMANDS"]
 
 TC_SUBCOMMANDS = ("formula", "run")
+
+
 def _overrides(items: list[str]) -> dict:
     """``KEY=VALUE`` pairs (VALUE read as YAML: ``k=[8,8,8]``, ``ecutwfc_Ry=40``) for the protocol."""
     import yaml
@@ -56,11 +56,12 @@ def _cmd_tc_run(args) -> int:
         structure = Structure.from_file(path)
     except Exception as exc:  # pymatgen raises many types for a malformed CIF/POSCAR
         return bad(f"cannot read {path} as CIF or POSCAR: {type(exc).__name__}: {exc}")
-    if len(structure) > 1:
-        d = structure.distance_matrix.copy()
-        np.fill_diagonal(d, np.inf)
-        if d.min() < 0.5:
-            return bad(f"{path}: atoms closer than 0.5 A")
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.relax.relaxer import min_distance
+
+    if len(structure) > 1 and min_distance(AseAtomsAdaptor.get_atoms(structure)) < 0.5:  # the relaxer's input check
+        return bad(f"{path}: atoms closer than 0.5 A")
     symbols = [el.symbol for el in structure.composition.elements]
 
     from pydantic import ValidationError

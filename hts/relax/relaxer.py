@@ -21,7 +21,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from hts.relax.mlip import get_calculator, model_version, set_torch_threads
 from hts.units import GPA_TO_EV_PER_A3
 
-__all__ = ["RelaxResult", "MLIPRelaxMaker"]
+__all__ = ["RelaxResult", "MLIPRelaxMaker", "min_distance"]
 
 
 class _Stop(RuntimeError):
@@ -65,7 +65,8 @@ class RelaxResult:
         return d
 
 
-def _min_distance(atoms) -> float:
+def min_distance(atoms) -> float:
+    """Shortest interatomic distance (Angstrom) of ASE ``atoms``, periodic images included."""
     if len(atoms) < 2:
         # a single atom: nearest periodic image
         return float(min(np.linalg.norm(atoms.cell, axis=1)))
@@ -114,7 +115,7 @@ class MLIPRelaxMaker:
         atoms = AseAtomsAdaptor.get_atoms(structure)
         atoms.calc = get_calculator(self.model, self.device)
         v0 = atoms.get_volume()
-        dmin0 = _min_distance(atoms)
+        dmin0 = min_distance(atoms)
         if dmin0 < self.min_distance_A:
             return RelaxResult(False, None, n_atoms=len(atoms), reason=f"invalid input structure: atoms {dmin0:.2f} A apart "
                                f"(bound {self.min_distance_A} A)", failure_type="invalid_structure")
@@ -139,7 +140,7 @@ class MLIPRelaxMaker:
             ratio = v / v0
             if not 1.0 / self.max_volume_ratio <= ratio <= self.max_volume_ratio:
                 raise _diverged(f"volume changed by a factor {ratio:.2f} (bound {self.max_volume_ratio})")
-            dmin = _min_distance(atoms)
+            dmin = min_distance(atoms)
             if dmin < self.min_distance_A:
                 raise _diverged(f"atoms {dmin:.2f} A apart (bound {self.min_distance_A} A)")
             if self.max_wall_s is not None and time.time() - t0 > self.max_wall_s:

@@ -4,8 +4,9 @@ Relaxes the same N AIRSS-style hydride cells (pyxtal, seed 11, <= 32 atoms, 150 
 three ways with the same model, optimizer (BFGS), fmax and step budget, and prints throughput
 ratios (structures per second, measured side by side in one run) and the optimizer steps each leg took:
 - hts: MLIPRelaxMaker.relax_many, ``--workers`` processes with one torch thread each, the
-  model loaded once per process;
-- bare: one ASE loop in one process (torch's default intra-op threads), model loaded once;
+  model loaded once per process, CHGNet through hts's one-backward-pass inference force path;
+- bare: one ASE loop in one process (torch's default intra-op threads), model loaded once, the
+  package's own calculator (stock ``CHGNetCalculator`` / ``SevenNetCalculator``), as a hand-written script has it;
 - atomate2: one ForceFieldRelaxMaker job per structure under jobflow's run_locally.
 Last line:
     hts_vs_bare=R1 hts_vs_atomate2=R2          (higher is better; targets R1 >= 0.9, R2 >= 3)
@@ -41,15 +42,26 @@ def run_hts(structs, p, args):
     return sum(r.n_steps for r in m.relax_many(structs, p))
 
 
+def stock_calculator(model: str):
+    """The MLIP package's own ASE calculator, untouched by hts."""
+    if model == "chgnet":
+        from chgnet.model import CHGNet
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        return CHGNetCalculator(CHGNet.load(verbose=False))
+    from sevenn.calculator import SevenNetCalculator
+
+    return SevenNetCalculator(model, **({"modal": "PBE"} if model == "7net-mf-0" else {}))
+
+
 def run_bare(structs, p, args):
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from hts.relax.mlip import get_calculator
     from hts.units import GPA_TO_EV_PER_A3
 
-    calc = get_calculator(args.model)
+    calc = stock_calculator(args.model)
     steps = 0
     for s in structs:
         atoms = AseAtomsAdaptor.get_atoms(s)

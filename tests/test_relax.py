@@ -47,3 +47,26 @@ def test_overlapping_atoms_rejected_before_relaxation():
     r = MLIPRelaxMaker(model="chgnet").relax(s, 100.0)
     assert not r.ok and r.failure_type == "invalid_structure"
     assert "0.15 A apart" in r.reason
+
+
+def test_chgnet_inference_path_matches_stock_chgnet():
+    """hts's one-backward-pass CHGNet gives the stock model's energy, forces and stress."""
+    from chgnet.model import CHGNet
+    from chgnet.model.dynamics import CHGNetCalculator
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.relax.mlip import get_calculator
+
+    s = prototype_structure("H3S_Im-3m").get_primitive_structure()
+    s.apply_strain([0.02, -0.01, 0.03])
+    s.perturb(0.05, min_distance=0.02)  # off the symmetric point: forces and shear stress are not zero
+    results = []
+    for calc in (get_calculator("chgnet"), CHGNetCalculator(CHGNet.load(verbose=False))):
+        atoms = AseAtomsAdaptor.get_atoms(s)
+        atoms.calc = calc
+        results.append((atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()))
+    (e_hts, f_hts, s_hts), (e_ref, f_ref, s_ref) = results
+    assert np.abs(f_ref).max() > 0.05 and np.abs(s_ref).max() > 1e-3  # a non-trivial comparison
+    assert e_hts == pytest.approx(e_ref, abs=1e-5)
+    np.testing.assert_allclose(f_hts, f_ref, atol=1e-4)
+    np.testing.assert_allclose(s_hts, s_ref, atol=1e-5)  # eV/A^3 (1e-5 eV/A^3 = 1.6 MPa)

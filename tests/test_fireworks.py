@@ -207,7 +207,10 @@ def test_killed_worker_is_found_by_resume_and_finished_batches_are_not_recompute
     relax_attempts = {d["id"]: [a for a in d["attempts"] if a["stage"] == "relax"] for d in docs}
     for i in done_before:
         for cid in fws[i][2]:
-            assert [a["ok"] for a in relax_attempts[cid]] == [True], relax_attempts[cid]  # relaxed exactly once
+            # relaxed exactly once, never rerun; the outcome may be a physics failure (e.g. a collapsed cell)
+            assert len(relax_attempts[cid]) == 1, relax_attempts[cid]
+            assert "lost run" not in (relax_attempts[cid][0].get("reason") or ""), relax_attempts[cid]
+    assert any(relax_attempts[cid][0]["ok"] for i in done_before for cid in fws[i][2])
     for cid in fws[killed[0]][2]:  # the lost attempt is on record, then the one that finished
         assert relax_attempts[cid][0]["ok"] is False and "lost run" in relax_attempts[cid][0]["reason"]
         assert len(relax_attempts[cid]) == 2

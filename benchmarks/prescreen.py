@@ -44,14 +44,14 @@ def run_hts(structs, p, args):
 
 def stock_calculator(model: str):
     """The MLIP package's own ASE calculator, untouched by hts."""
-    if model == "chgnet":
-        from chgnet.model import CHGNet
-        from chgnet.model.dynamics import CHGNetCalculator
+    if model != "chgnet":
+        from hts.relax.mlip import get_calculator
 
-        return CHGNetCalculator(CHGNet.load(verbose=False))
-    from sevenn.calculator import SevenNetCalculator
+        return get_calculator(model)  # SevenNet: hts already uses the package's calculator as shipped
+    from chgnet.model import CHGNet
+    from chgnet.model.dynamics import CHGNetCalculator
 
-    return SevenNetCalculator(model, **({"modal": "PBE"} if model == "7net-mf-0" else {}))
+    return CHGNetCalculator(CHGNet.load(verbose=False))
 
 
 def run_bare(structs, p, args):

@@ -58,10 +58,11 @@ def _cmd_tc_run(args) -> int:
         return bad(f"cannot read {path} as CIF or POSCAR: {type(exc).__name__}: {exc}")
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from hts.relax.relaxer import min_distance
+    from hts.relax.relaxer import MLIPRelaxMaker, min_distance
 
-    if len(structure) > 1 and min_distance(AseAtomsAdaptor.get_atoms(structure)) < 0.5:  # the relaxer's input check
-        return bad(f"{path}: atoms closer than 0.5 A")
+    bound = MLIPRelaxMaker.min_distance_A  # the relaxer's input check and bound
+    if len(structure) > 1 and min_distance(AseAtomsAdaptor.get_atoms(structure)) < bound:
+        return bad(f"{path}: atoms closer than {bound} A")
     symbols = [el.symbol for el in structure.composition.elements]
 
     from pydantic import ValidationError

@@ -45,7 +45,13 @@ def _cmd_worker(args) -> int:
 def _cmd_resume(args) -> int:
     from hts.cluster.fireworks import launchpad_from_file, resume
 
-    res = resume(launchpad_from_file(args.launchpad), args.campaign, args.max_retries, args.expiration_s)
+    res = resume(launchpad_from_file(args.launchpad), args.campaign, args.max_retries, args.expiration_s,
+                 args.lock_wait_s)
+    if res["unlocked"]:
+        print(f"released workflow locks left by a stopped worker (held > {args.lock_wait_s:g} s), "
+              f"workflows of Fireworks {res['unlocked']}")
+    if res["refreshed"]:
+        print(f"Fireworks left RUNNING after their launch finished, refreshed: {res['refreshed']}")
     print(f"lost runs rerun: {res['lost']}; FIZZLED rerun: {res['rerun']}; retry limit reached: {res['gave_up']}")
     return 0
 
@@ -77,4 +83,6 @@ def add_cluster_commands(sub, add_store_args) -> None:
     r.add_argument("--launchpad", required=True)
     r.add_argument("--max-retries", type=int, default=2)
     r.add_argument("--expiration-s", type=int, default=4 * 3600, help="a RUNNING Firework silent this long is lost")
+    r.add_argument("--lock-wait-s", type=float, default=60.0,
+                   help="a workflow lock held this long was left by a killed worker and is released")
     r.set_defaults(func=_cmd_resume)

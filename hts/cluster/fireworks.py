@@ -4,7 +4,8 @@
 every Firework spec with ``hts_campaign``; the workflow metadata carries the campaign name,
 so submitting the same campaign twice adds nothing. ``status`` counts Fireworks per state
 and candidates per status and groups the last errors; ``resume`` finds lost runs
-(``detect_lostruns``) and reruns FIZZLED Fireworks up to a retry limit. Candidate
+(``detect_lostruns``), releases workflow locks a killed worker left behind, and reruns FIZZLED
+Fireworks up to a retry limit. Candidate
 documents are idempotent by id, so a rerun never recomputes a finished candidate.
 
 Tests use ``fireworks[mongomock]`` (env MONGOMOCK_SERVERSTORE_FILE, one writer at a time);
@@ -14,12 +15,13 @@ that mode is for tests only: use a MongoDB URI for real campaigns.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
 from hts.config import CampaignConfig
 
-__all__ = ["absolute_store", "job_store", "launchpad_from_file", "resume", "status", "submit"]
+__all__ = ["absolute_store", "job_store", "launchpad_from_file", "release_stale_locks", "resume", "status", "submit"]
 
 
 def launchpad_from_file(path: str | Path | None = None):
@@ -140,13 +142,39 @@ def _note_attempt(spec: dict, fw_id: int, reason: str, final: bool) -> int:
     return len(docs)
 
 
-def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600) -> dict:
+def release_stale_locks(lp, campaign: str, wait_s: float = 60.0, poll_s: float = 0.2) -> list[int]:
+    """Unlock the campaign's workflows that stay locked for ``wait_s`` seconds; returns a Firework id of each.
+
+    FireWorks locks a workflow (``WFLock``) for the few milliseconds of a state update (checkout,
+    completion, rerun). A worker killed inside one (node lost, SIGKILL) leaves the lock set for good,
+    and every later update of that workflow waits 300 s and gives up ("locked. Can't refresh!"): the
+    campaign hangs. A lock seen set at every poll for ``wait_s`` is taken to be such an orphan and is
+    removed, as ``lpad admin unlock`` would. (A live worker that released and retook the lock between
+    two polls for all of ``wait_s`` would look the same; FireWorks' updates are far shorter.)"""
+    fw_ids = [f["fw_id"] for f in lp.fireworks.find({"spec.hts_campaign": campaign}, {"fw_id": 1})]
+    crit = {"nodes": {"$in": fw_ids}, "locked": {"$exists": True}}
+    held = {w["_id"]: w["nodes"][0] for w in lp.workflows.find(crit, {"nodes": 1})}
+    t0 = time.monotonic()
+    while held and time.monotonic() - t0 < wait_s:
+        time.sleep(poll_s)
+        still = {w["_id"] for w in lp.workflows.find(crit, {"_id": 1})}
+        held = {k: v for k, v in held.items() if k in still}
+    for wf_id in held:
+        lp.workflows.update_one({"_id": wf_id, "locked": {"$exists": True}}, {"$unset": {"locked": True}})
+    return sorted(held.values())
+
+
+def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600, lock_wait_s: float = 60.0) -> dict:
     """Rerun lost (worker killed) and FIZZLED Fireworks of a campaign, each at most ``max_retries`` times.
 
-    Each lost or failed attempt is appended to the documents of the candidates its Firework had not
+    First releases workflow locks orphaned by a killed worker (:func:`release_stale_locks`) and
+    refreshes Fireworks left RUNNING although their launch finished (the worker died while recording
+    it). Each lost or failed attempt is appended to the documents of the candidates its Firework had not
     finished; when the limit is reached they become ``failed`` records with the Firework's error, so a
     campaign has no silent gaps. Finished candidates are never touched (a rerun skips them too)."""
-    _, lost_fws, _ = lp.detect_lostruns(expiration_secs=expiration_s, rerun=True, query={"spec.hts_campaign": campaign})
+    unlocked = release_stale_locks(lp, campaign, lock_wait_s)
+    _, lost_fws, inconsistent = lp.detect_lostruns(expiration_secs=expiration_s, rerun=True, refresh=True,
+                                                   query={"spec.hts_campaign": campaign})
     for fw_id in lost_fws:
         spec = lp.fireworks.find_one({"fw_id": fw_id}, {"spec": 1})["spec"]
         _note_attempt(spec, fw_id, f"lost run: the worker of Firework {fw_id} stopped (no ping for {expiration_s} s); "
@@ -169,4 +197,5 @@ def resume(lp, campaign: str, max_retries: int = 2, expiration_s: int = 4 * 3600
         except ValueError:  # "No recovery info found": it failed before a task wrote any
             lp.rerun_fw(f["fw_id"])
         rerun.append(f["fw_id"])
-    return {"lost": list(lost_fws), "rerun": rerun, "gave_up": gave_up}
+    return {"lost": list(lost_fws), "rerun": rerun, "gave_up": gave_up, "unlocked": unlocked,
+            "refreshed": list(inconsistent)}

@@ -183,6 +183,36 @@ def test_resume_releases_orphaned_workflow_locks_but_not_live_ones():
     assert release_stale_locks(lp, "c", wait_s=0.3, poll_s=0.05) == [2]  # now held through a whole wait
 
 
+_FINISHED_BUT_RUNNING = """
+from fireworks import Firework, FWorker, LaunchPad, ScriptTask, Workflow
+from fireworks.core.firework import FWAction
+from hts.cluster.fireworks import resume
+
+lp = LaunchPad(name="t")
+lp.reset("", require_password=False)
+a = Firework(ScriptTask.from_str("true"), spec={"hts_campaign": "c"}, fw_id=1)
+b = Firework(ScriptTask.from_str("true"), spec={"hts_campaign": "c"}, fw_id=2, parents=[a])
+lp.add_wf(Workflow([a, b]))
+fw, launch_id = lp.checkout_fw(FWorker(), ".")
+launch = lp.get_launch_by_id(launch_id)  # the worker records its finished launch, then dies before the refresh
+launch.action, launch.state = FWAction(), "COMPLETED"
+lp.launches.find_one_and_replace({"launch_id": launch_id}, launch.to_db_dict())
+before = (lp.get_fw_by_id(1).state, lp.get_fw_by_id(2).state)
+res = resume(lp, "c", expiration_s=3600, lock_wait_s=0.5)
+print(before, res["refreshed"], res["lost"], (lp.get_fw_by_id(1).state, lp.get_fw_by_id(2).state))
+"""
+
+
+def test_resume_refreshes_a_firework_whose_launch_finished_but_is_still_running(tmp_path):
+    """A worker killed between recording its COMPLETED launch and the workflow refresh leaves the Firework
+    RUNNING and its children WAITING for ever; resume refreshes it, and the children become READY."""
+    (tmp_path / "lp.json").write_text("{}")
+    env = {**os.environ, "MONGOMOCK_SERVERSTORE_FILE": str(tmp_path / "lp.json")}
+    r = _run([sys.executable, "-c", _FINISHED_BUT_RUNNING], tmp_path, env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip().splitlines()[-1] == "('RUNNING', 'WAITING') [1] [] ('COMPLETED', 'READY')", r.stdout
+
+
 def _launchpad_file(path: Path) -> dict:
     """Fireworks of a mongomock LaunchPad file: fw_id -> (state, stage, candidate ids, launches so far
     (a rerun archives the earlier ones))."""

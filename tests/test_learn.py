@@ -219,3 +219,21 @@ def test_documented_schema_is_current(capsys):
     table = capsys.readouterr().out
     doc = (Path(__file__).resolve().parents[1] / "docs" / "dataset_schema.md").read_text()
     assert table.strip() in doc, "docs/dataset_schema.md is stale: regenerate with `hts dataset schema`"
+
+
+def test_shuffled_folds_see_a_formula_at_other_pressures_grouped_folds_do_not():
+    """lambda here is a property of the formula alone (a random value per formula, unrelated to anything a model
+    could learn across formulas); a fingerprint feature identifies the formula. Tran & Vu's shuffled folds put
+    the same formula at other pressures in training, so ln(lambda) is recalled; formula-grouped folds cannot."""
+    from hts.learn.cv import grouped_cv, random_fold_log_rmse
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for k, fingerprint in enumerate(rng.permutation(20) / 20):  # evenly spaced: each formula is separable
+        lam, wlog = rng.uniform(0.3, 3.0), rng.uniform(300, 2000)
+        rows += [{"id": f"x{k}-{p}", "formula": f"X{k}H6", "lambda": lam, "omega_log_K": wlog,
+                  "volume_per_atom_A3": fingerprint} for p in range(100, 260, 20)]  # 8 pressures
+    table = pd.DataFrame(rows)
+    shuffled = np.mean(random_fold_log_rmse(table)["ln_lambda_rmse"])
+    grouped = grouped_cv(table)["ln_lambda_rmse"]
+    assert shuffled < 0.15 < 0.45 < grouped, (shuffled, grouped)  # spread of ln(lambda) itself: 0.55

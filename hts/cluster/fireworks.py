@@ -4,9 +4,9 @@
 every Firework spec with ``hts_campaign``; the workflow metadata carries the campaign name,
 so submitting the same campaign twice adds nothing. ``status`` counts Fireworks per state
 and candidates per status and groups the last errors; ``resume`` finds lost runs
-(``detect_lostruns``), releases workflow locks a killed worker left behind, and reruns FIZZLED
-Fireworks up to a retry limit. Candidate
-documents are idempotent by id, so a rerun never recomputes a finished candidate.
+(``detect_lostruns``), releases workflow locks a killed worker left behind, and reruns
+FIZZLED Fireworks up to a retry limit. Candidate documents are idempotent by id, so a rerun
+never recomputes a finished candidate.
 
 Tests use ``fireworks[mongomock]`` (env MONGOMOCK_SERVERSTORE_FILE, one writer at a time);
 that mode is for tests only: use a MongoDB URI for real campaigns.

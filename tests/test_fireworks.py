@@ -165,8 +165,8 @@ def test_resume_releases_orphaned_workflow_locks_but_not_live_ones():
 
     db = mongomock.MongoClient().db
     lp = SimpleNamespace(fireworks=db.fireworks, workflows=db.workflows)
-    db.fireworks.insert_many([{"fw_id": i, "spec": {"hts_campaign": c}} for i, c in ((1, "c"), (2, "c"), (3, "d"))])
-    db.workflows.insert_many([{"nodes": [i], "locked": True} for i in (1, 2, 3)])
+    db.workflows.insert_many([{"nodes": [i], "metadata": {"hts_campaign": c}, "locked": True}
+                              for i, c in ((1, "c"), (2, "c"), (3, "d"))])
 
     def live_worker():  # finishes its update, then takes the lock again for the next one
         time.sleep(0.4)
@@ -192,7 +192,7 @@ lp = LaunchPad(name="t")
 lp.reset("", require_password=False)
 a = Firework(ScriptTask.from_str("true"), spec={"hts_campaign": "c"}, fw_id=1)
 b = Firework(ScriptTask.from_str("true"), spec={"hts_campaign": "c"}, fw_id=2, parents=[a])
-lp.add_wf(Workflow([a, b]))
+lp.add_wf(Workflow([a, b], metadata={"hts_campaign": "c"}))
 fw, launch_id = lp.checkout_fw(FWorker(), ".")
 launch = lp.get_launch_by_id(launch_id)  # the worker records its finished launch, then dies before the refresh
 launch.action, launch.state = FWAction(), "COMPLETED"

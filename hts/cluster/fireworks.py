@@ -151,8 +151,7 @@ def release_stale_locks(lp, campaign: str, wait_s: float = 60.0, poll_s: float =
     campaign hangs. A lock seen set at every poll for ``wait_s`` is taken to be such an orphan and is
     removed, as ``lpad admin unlock`` would. (A live worker that released and retook the lock between
     two polls for all of ``wait_s`` would look the same; FireWorks' updates are far shorter.)"""
-    fw_ids = [f["fw_id"] for f in lp.fireworks.find({"spec.hts_campaign": campaign}, {"fw_id": 1})]
-    crit = {"nodes": {"$in": fw_ids}, "locked": {"$exists": True}}
+    crit = {"metadata.hts_campaign": campaign, "locked": {"$exists": True}}  # every workflow submit adds
     held = {w["_id"]: w["nodes"][0] for w in lp.workflows.find(crit, {"nodes": 1})}
     t0 = time.monotonic()
     while held and time.monotonic() - t0 < wait_s:

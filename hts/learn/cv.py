@@ -40,9 +40,7 @@ def grouped_cv(table: pd.DataFrame, kind: str = "forest", folds: int = 5, mustar
         out.update({f"{name}_mae": mm["mae"], f"{name}_rmse": mm["rmse"], f"{name}_baseline_mae": bm["mae"],
                     f"{name}_baseline_rmse": bm["rmse"], f"{name}_mae_ratio": mm["mae"] / bm["mae"]})
     out["tc_spearman"] = float(spearmanr(tc_true, pred["tc"]).statistic)
-    out["ln_lambda_rmse"] = float(np.sqrt(np.mean((np.log(pred["lam"]) - np.log(df["lambda"])) ** 2)))
-    span = df["omega_log_K"].max() - df["omega_log_K"].min()
-    out["omega_log_rmse_over_range"] = float(np.sqrt(np.mean((pred["wlog"] - df["omega_log_K"]) ** 2)) / span)
+    out.update(_log_errors(df, pred["lam"], pred["wlog"]))
     out["lambda_coverage90"] = float(np.mean((df["lambda"] >= pred["lo"]) & (df["lambda"] <= pred["hi"])))
     return out
 
@@ -53,10 +51,22 @@ def random_fold_log_rmse(table: pd.DataFrame, kind: str = "forest", folds: int =
     numbers per fold), so the same formula at another pressure may sit in the training folds."""
     df = _labelled(table)
     feats = usable_features(df)
-    span = float(df["omega_log_K"].max() - df["omega_log_K"].min())
-    ln_lam, wlog = [], []
+    per_fold = []
     for tr, te in KFold(folds, shuffle=True, random_state=seed).split(df):
         p = train_surrogate(df.iloc[tr], kind=kind, features=feats, seed=0).predict(df.iloc[te])
-        ln_lam.append(float(np.sqrt(np.mean((np.log(p["lambda_pred"].to_numpy()) - np.log(df["lambda"].iloc[te].to_numpy())) ** 2))))
-        wlog.append(float(np.sqrt(np.mean((p["omega_log_pred_K"].to_numpy() - df["omega_log_K"].iloc[te].to_numpy()) ** 2)) / span))
-    return {"ln_lambda_rmse": ln_lam, "omega_log_rmse_over_range": wlog, "omega_log_range_K": span}
+        per_fold.append(_log_errors(df, p["lambda_pred"], p["omega_log_pred_K"], rows=te))
+    return {"ln_lambda_rmse": [f["ln_lambda_rmse"] for f in per_fold],
+            "omega_log_rmse_over_range": [f["omega_log_rmse_over_range"] for f in per_fold],
+            "omega_log_range_K": _omega_log_span(df)}
+
+
+def _omega_log_span(df: pd.DataFrame) -> float:
+    return float(df["omega_log_K"].max() - df["omega_log_K"].min())
+
+
+def _log_errors(df: pd.DataFrame, lam_pred, wlog_pred, rows=None) -> dict:
+    """RMSE of ln(lambda), and RMSE of omega_log over its range in the whole table, for ``rows`` (all)."""
+    sel = df if rows is None else df.iloc[rows]
+    ln_rmse = regression_metrics(np.log(sel["lambda"].to_numpy(float)), np.log(np.asarray(lam_pred, float)))["rmse"]
+    w_rmse = regression_metrics(sel["omega_log_K"].to_numpy(float), np.asarray(wlog_pred, float))["rmse"]
+    return {"ln_lambda_rmse": ln_rmse, "omega_log_rmse_over_range": w_rmse / _omega_log_span(df)}

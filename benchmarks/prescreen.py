@@ -54,22 +54,27 @@ def stock_calculator(model: str):
     return CHGNetCalculator(CHGNet.load(verbose=False))
 
 
-def run_bare(structs, p, args):
+def ase_loop(structs, calc, p: float, optimizer: str = "BFGS", fmax: float = 0.1, steps: int = 40) -> int:
+    """Relax each cell in turn with ``calc`` under FrechetCellFilter at ``p`` GPa, as a hand-written script
+    does; returns the optimizer steps in all."""
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from hts.units import GPA_TO_EV_PER_A3
 
-    calc = stock_calculator(args.model)
-    steps = 0
+    total = 0
     for s in structs:
         atoms = AseAtomsAdaptor.get_atoms(s)
         atoms.calc = calc
-        opt = {"BFGS": BFGS, "FIRE": FIRE}[args.optimizer](FrechetCellFilter(atoms, scalar_pressure=p * GPA_TO_EV_PER_A3), logfile=None)
-        opt.run(fmax=args.fmax, steps=args.steps)
-        steps += opt.nsteps
-    return steps
+        opt = {"BFGS": BFGS, "FIRE": FIRE}[optimizer](FrechetCellFilter(atoms, scalar_pressure=p * GPA_TO_EV_PER_A3), logfile=None)
+        opt.run(fmax=fmax, steps=steps)
+        total += opt.nsteps
+    return total
+
+
+def run_bare(structs, p, args):
+    return ase_loop(structs, stock_calculator(args.model), p, args.optimizer, args.fmax, args.steps)
 
 
 def run_atomate2(structs, p, args):

@@ -1,7 +1,7 @@
 """How far can hts's prescreen get ahead of atomate2 on this CPU? Where a force call's time goes, and the ceiling.
 
 Relaxes the same N prescreen cells (benchmarks/prescreen.py: 150 GPa, BFGS, fmax 0.1 eV/A, ``--steps`` steps)
-four ways, side by side in one run, and times every CHGNet call split into graph construction
+three ways, side by side in one run, and times every CHGNet call split into graph construction
 (CrystalGraphConverter) and the network's forward + backward pass:
 - stock: the package's ``CHGNetCalculator``, one process, torch's default threads (what the bare-ASE and
   atomate2 legs of prescreen.py run; atomate2 adds nothing measurable per job on CPU);
@@ -28,54 +28,41 @@ from pathlib import Path
 warnings.filterwarnings("ignore")
 
 
+def _timed(fn, totals: dict, key: str):
+    """``fn`` that adds its wall seconds to ``totals[key]`` and counts its calls in ``totals[key + '_n']``."""
+    def wrapper(*a, **k):
+        t0 = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            totals[key] += time.perf_counter() - t0
+            totals[key + "_n"] += 1
+
+    return wrapper
+
+
 def _leg(kind: str, threads: int | None, n: int, steps: int, pressure: float, start=None) -> dict:
     """Relax the cells with one calculator; wall s, force calls, s in graph building and in the whole call."""
     warnings.filterwarnings("ignore")
     sys.path.insert(0, str(Path(__file__).parent))
     import torch
-    from ase.filters import FrechetCellFilter
-    from ase.optimize import BFGS
-    from pymatgen.io.ase import AseAtomsAdaptor
-    from prescreen import cells, stock_calculator
+    from prescreen import ase_loop, cells, stock_calculator
 
     from hts.relax.mlip import get_calculator
-    from hts.units import GPA_TO_EV_PER_A3
 
     if threads:
         torch.set_num_threads(threads)
     calc = stock_calculator("chgnet") if kind == "stock" else get_calculator("chgnet")
     conv = calc.model.graph_converter
-    t = {"graph": 0.0, "call": 0.0, "calls": 0}
-    conv_forward, calculate = conv.forward, calc.calculate
-
-    def timed_forward(*a, **k):
-        t0 = time.perf_counter()
-        try:
-            return conv_forward(*a, **k)
-        finally:
-            t["graph"] += time.perf_counter() - t0
-
-    def timed_calculate(*a, **k):
-        t0 = time.perf_counter()
-        try:
-            return calculate(*a, **k)
-        finally:
-            t["call"] += time.perf_counter() - t0
-            t["calls"] += 1
-
-    conv.forward, calc.calculate = timed_forward, timed_calculate
+    t = {"graph": 0.0, "graph_n": 0, "call": 0.0, "call_n": 0}
+    conv.forward, calc.calculate = _timed(conv.forward, t, "graph"), _timed(calc.calculate, t, "call")
     structs = cells(n, pressure)
     if start is not None:
         start.wait()  # both processes of the two-process leg start together
     t0 = time.perf_counter()
-    for s in structs:
-        atoms = AseAtomsAdaptor.get_atoms(s)
-        atoms.calc = calc
-        try:
-            BFGS(FrechetCellFilter(atoms, scalar_pressure=pressure * GPA_TO_EV_PER_A3), logfile=None).run(fmax=0.1, steps=steps)
-        except Exception:  # noqa: S112  (a collapsing cell: its calls are counted all the same)
-            continue
+    ase_loop(structs, calc, pressure, "BFGS", 0.1, steps)
     t["wall"] = time.perf_counter() - t0
+    t["calls"] = t["call_n"]
     return t
 
 
@@ -114,7 +101,7 @@ def main():
     calls2, wall2 = sum(r["calls"] for r in two), max(r["wall"] for r in two)
     speedup = (calls2 / wall2) / (one["calls"] / one["wall"])
     network = (one["call"] - one["graph"]) / one["calls"]
-    share = network * one["calls"] / one["wall"]
+    share = (one["call"] - one["graph"]) / one["wall"]
     print(f"{'hts, 2 processes at once':>26} {calls2:11d} {wall2:8.1f}  -> {speedup:.2f}x the force calls per second of one")
     print(f"the network's forward + backward is {share:.0%} of hts's wall time in one process; the rest is graph "
           f"building, the cell filter and BFGS")

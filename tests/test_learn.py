@@ -13,7 +13,7 @@ from hts.config import LearningSettings
 from hts.generate.prototypes import prototype_structure
 from hts.learn.acquisition import acquisition_score, select_targets
 from hts.learn.dataset import compsc_table, store_table
-from hts.learn.features import FEATURES, structure_features
+from hts.learn.features import FEATURES, mlip_features, structure_features
 from hts.learn.loop import history, run_round
 from hts.learn.surrogate import ModelMismatch, Surrogate, check_schema, train_surrogate
 from hts.store.store import open_store
@@ -100,6 +100,18 @@ def test_features_h3s_hand_computed():
     assert f["frac_H_molecular"] == 0.0
     assert f["host_X_mean"] == pytest.approx(2.58) and f["host_valence_mean"] == 6.0
     assert set(f) <= set(FEATURES) and all(len(FEATURES[k]) == 2 for k in f)
+
+
+def test_mlip_features_from_a_stored_phonon_block():
+    # DOS g(w) = 1 on 1-3 THz: mean 2 THz, omega_log = exp(int ln w g/w / int g/w) = exp(((ln 3)^2 - (ln 1)^2) / (2 ln 3))
+    w = np.linspace(1.0, 3.0, 2001)
+    doc = {"engine": {"name": "mlip"}, "enthalpy_eV_per_atom": -1.5, "e_above_hull_meV": 12.0,
+           "phonon": {"min_frequency_THz": -0.2, "h_mean_frequency_THz": 41.0}}
+    f = mlip_features(doc, {"dos_frequencies_THz": w, "dos": np.ones_like(w)})
+    assert f["mlip_phonon_mean_THz"] == pytest.approx(2.0, rel=1e-4)
+    assert f["mlip_phonon_wlog_K"] == pytest.approx(math.sqrt(3.0) * 47.99243073, rel=1e-4)
+    assert f["mlip_phonon_H_mean_THz"] == 41.0 and f["mlip_phonon_min_THz"] == -0.2
+    assert math.isnan(mlip_features({})["mlip_phonon_H_mean_THz"])  # a literature row: no MLIP stage
 
 
 def test_compsc_table_reads_every_structure(compsc_dir):

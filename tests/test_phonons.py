@@ -28,3 +28,28 @@ def test_supercell_matrix_respects_atom_budget():
     s = Structure(Lattice.cubic(2.0), ["H"], [[0, 0, 0]])
     assert supercell_matrix(s, 6.0, 1000) == [3, 3, 3]
     assert supercell_matrix(s, 6.0, 8) == [2, 2, 2]
+
+
+def test_h_share_of_modes_follows_the_mass_ratio_in_rocksalt_pdh():
+    # Two atoms per cell: at Gamma the optical eigenvector puts m_Pd / (m_Pd + m_H) of its weight on H
+    # (u_Pd / u_H = -m_H / m_Pd and e = sqrt(m) u), the acoustic ones m_H / (m_Pd + m_H).
+    import numpy as np
+
+    s = Structure.from_spacegroup(225, Lattice.cubic(4.09), ["Pd", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
+    r = phonon_check(s, "emt", min_length=7.0, max_atoms=64, mesh=6, calculator=EMT())
+    hw, f = np.array(r.h_weights), np.array(r.frequencies_THz)
+    assert hw.sum(axis=1) == pytest.approx(np.full(len(hw), 3.0), abs=1e-3)  # 3 x (one H atom) per q point
+    m_pd, m_h = 106.42, 1.008
+    gamma = int(np.argmin(np.linalg.norm(np.array(r.qpoints), axis=1)))
+    order = np.argsort(f[gamma])
+    assert hw[gamma][order[3:]] == pytest.approx([m_pd / (m_pd + m_h)] * 3, abs=2e-4)
+    assert hw[gamma][order[:3]] == pytest.approx([m_h / (m_pd + m_h)] * 3, abs=2e-4)
+    # the H-weighted mean sits near the optical branch, far above the Pd-dominated acoustic modes
+    assert r.h_mean_frequency_THz > 0.9 * f[gamma].max()
+    assert "h_weights" not in r.summary() and r.summary()["h_mean_frequency_THz"] == pytest.approx(r.h_mean_frequency_THz)
+
+
+def test_no_h_mean_frequency_without_hydrogen():
+    s = Structure.from_spacegroup(225, Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]]).get_primitive_structure()
+    r = phonon_check(s, "emt", min_length=7.0, max_atoms=64, mesh=4, calculator=EMT())
+    assert r.h_mean_frequency_THz is None

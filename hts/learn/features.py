@@ -51,6 +51,7 @@ MLIP_FEATURES: dict[str, tuple[str, str]] = {
     "mlip_phonon_min_THz": ("THz", "lowest MLIP phonon frequency on the mesh (negative = imaginary)"),
     "mlip_phonon_wlog_K": ("K", "logarithmic average frequency of the MLIP phonon DOS (omega > 0)"),
     "mlip_phonon_mean_THz": ("THz", "mean frequency of the MLIP phonon DOS (omega > 0)"),
+    "mlip_phonon_H_mean_THz": ("THz", "mean H frequency: real MLIP modes weighted by their eigenvector share on H"),
 }
 FEATURES = {**STRUCTURE_FEATURES, **MLIP_FEATURES}
 
@@ -156,6 +157,7 @@ def mlip_features(doc: dict, phonon_dos: dict | None = None) -> dict[str, float]
         "mlip_phonon_min_THz": ph.get("min_frequency_THz") if ph.get("min_frequency_THz") is not None else nan,
         "mlip_phonon_wlog_K": nan,
         "mlip_phonon_mean_THz": nan,
+        "mlip_phonon_H_mean_THz": ph.get("h_mean_frequency_THz") if ph.get("h_mean_frequency_THz") is not None else nan,
     }
     if phonon_dos and phonon_dos.get("dos_frequencies_THz") is not None:
         w = np.asarray(phonon_dos["dos_frequencies_THz"], float)

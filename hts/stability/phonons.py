@@ -20,7 +20,7 @@ from pymatgen.io.phonopy import get_phonopy_structure
 
 from hts.relax.mlip import get_calculator
 
-__all__ = ["PhononResult", "phonon_check", "supercell_matrix"]
+__all__ = ["PhononResult", "mode_species_weight", "phonon_check", "supercell_matrix"]
 
 
 @dataclass
@@ -33,6 +33,7 @@ class PhononResult:
     n_displacements: int
     mesh: list[int]
     reason: str | None = None
+    h_mean_frequency_THz: float | None = None  # mean of real modes weighted by their H share (None without H)
     cpu_s: float = 0.0
     wall_s: float = 0.0
     # arrays for the additional store
@@ -40,10 +41,11 @@ class PhononResult:
     qpoints: list | None = None
     dos_frequencies_THz: list | None = None
     dos: list | None = None
+    h_weights: list | None = None  # per q point and mode: share of the mode's eigenvector on H atoms (0-1)
 
     def summary(self) -> dict:
         d = asdict(self)
-        for k in ("frequencies_THz", "qpoints", "dos_frequencies_THz", "dos"):
+        for k in ("frequencies_THz", "qpoints", "dos_frequencies_THz", "dos", "h_weights"):
             d.pop(k)
         return d
 
@@ -55,6 +57,23 @@ def supercell_matrix(structure: Structure, min_length: float, max_atoms: int) ->
     while np.prod(mult) * len(structure) > max_atoms and mult.max() > 1:
         mult[np.argmax(mult)] -= 1
     return [int(m) for m in mult]
+
+
+def mode_species_weight(eigenvectors: np.ndarray, mask) -> np.ndarray:
+    """Share (0-1) of each mode's unit eigenvector on the atoms where ``mask`` is true.
+
+    ``eigenvectors``: phonopy's (n_q, 3n, 3n) array, modes in columns, rows atom-major (x, y, z per atom).
+    Returns (n_q, 3n); summed over the modes of one q point it gives 3 x (number of masked atoms).
+    """
+    e2 = np.abs(eigenvectors) ** 2
+    per_atom = e2.reshape(e2.shape[0], -1, 3, e2.shape[2]).sum(axis=2)  # (n_q, n_atoms, n_modes)
+    return per_atom[:, np.asarray(mask, bool), :].sum(axis=1)
+
+
+def _weighted_mean_frequency(freqs: np.ndarray, q_weights: np.ndarray, mode_weights: np.ndarray) -> float | None:
+    """Mean of the real (positive) frequencies, THz, weighted by q-point multiplicity x mode weight."""
+    w = q_weights[:, None] * mode_weights * (freqs > 0)
+    return float((w * freqs).sum() / w.sum()) if w.sum() > 1e-9 else None
 
 
 def phonon_check(
@@ -78,7 +97,7 @@ def phonon_check(
     mesh_l = [mesh] * 3
     try:
         calc = calculator or get_calculator(model)
-        ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(sc), primitive_matrix=None,
+        ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(sc), primitive_matrix="auto",
                      symprec=symprec)
         ph.generate_displacements(distance=displacement)
         from ase import Atoms
@@ -92,9 +111,10 @@ def phonon_check(
         ph.forces = np.array(forces)
         ph.produce_force_constants()
         ph.symmetrize_force_constants()
-        ph.run_mesh(mesh_l, with_eigenvectors=False, is_gamma_center=True)
+        ph.run_mesh(mesh_l, with_eigenvectors=True, is_gamma_center=True)
         m = ph.get_mesh_dict()
-        freqs, qpts = np.asarray(m["frequencies"]), np.asarray(m["qpoints"])
+        freqs, qpts, qw = np.asarray(m["frequencies"]), np.asarray(m["qpoints"]), np.asarray(m["weights"], float)
+        h_w = mode_species_weight(np.asarray(m["eigenvectors"]), [x == "H" for x in ph.primitive.symbols])
         ph.run_total_dos()
         dos = ph.get_total_dos_dict()
     except Exception as exc:
@@ -116,6 +136,7 @@ def phonon_check(
         cls, fmin, qmin, float(freqs.max()), sc, len(ph.supercells_with_displacements), mesh_l,
         reason=None if cls != "unstable" else f"imaginary mode {fmin:.2f} THz at q={np.round(qmin, 3).tolist()}",
         cpu_s=time.process_time() - c0, wall_s=time.time() - t0,
-        frequencies_THz=freqs.tolist(), qpoints=qpts.tolist(),
+        h_mean_frequency_THz=_weighted_mean_frequency(freqs, qw, h_w),
+        frequencies_THz=freqs.tolist(), qpoints=qpts.tolist(), h_weights=h_w.round(4).tolist(),
         dos_frequencies_THz=np.asarray(dos["frequency_points"]).tolist(), dos=np.asarray(dos["total_dos"]).tolist(),
     )

@@ -1,5 +1,6 @@
 """Phonon check mechanics with a fast classical potential (ASE EMT)."""
 
+import numpy as np
 import pytest
 from ase.calculators.emt import EMT
 from pymatgen.core import Lattice, Structure
@@ -33,8 +34,6 @@ def test_supercell_matrix_respects_atom_budget():
 def test_h_share_of_modes_follows_the_mass_ratio_in_rocksalt_pdh():
     # Two atoms per cell: at Gamma the optical eigenvector puts m_Pd / (m_Pd + m_H) of its weight on H
     # (u_Pd / u_H = -m_H / m_Pd and e = sqrt(m) u), the acoustic ones m_H / (m_Pd + m_H).
-    import numpy as np
-
     s = Structure.from_spacegroup(225, Lattice.cubic(4.09), ["Pd", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]]).get_primitive_structure()
     r = phonon_check(s, "emt", min_length=7.0, max_atoms=64, mesh=6, calculator=EMT())
     hw, f = np.array(r.h_weights), np.array(r.frequencies_THz)

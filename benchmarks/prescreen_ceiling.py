@@ -62,7 +62,6 @@ def _leg(kind: str, threads: int | None, n: int, steps: int, pressure: float, st
     t0 = time.perf_counter()
     ase_loop(structs, calc, pressure, "BFGS", 0.1, steps)
     t["wall"] = time.perf_counter() - t0
-    t["calls"] = t["call_n"]
     return t
 
 
@@ -92,15 +91,15 @@ def main():
     stock = run("stock", None, 1)[0]
     one = run("hts", 1, 1)[0]
     two = run("hts", 1, 2)
-    per = lambda r: r["call"] / r["calls"]  # noqa: E731
+    per = lambda r: r["call"] / r["call_n"]  # noqa: E731
     print(f"{args.n} prescreen cells, BFGS, {args.steps} steps at most, {args.pressure:g} GPa; CHGNet on CPU")
     print(f"{'leg':>26} {'force calls':>11} {'wall s':>8} {'s/call':>7} {'graph s/call':>12} {'network s/call':>14}")
     for name, r in (("stock, 1 process", stock), ("hts, 1 process, 1 thread", one)):
-        print(f"{name:>26} {r['calls']:11d} {r['wall']:8.1f} {per(r):7.3f} {r['graph'] / r['calls']:12.3f} "
-              f"{(r['call'] - r['graph']) / r['calls']:14.3f}")
-    calls2, wall2 = sum(r["calls"] for r in two), max(r["wall"] for r in two)
-    speedup = (calls2 / wall2) / (one["calls"] / one["wall"])
-    network = (one["call"] - one["graph"]) / one["calls"]
+        print(f"{name:>26} {r['call_n']:11d} {r['wall']:8.1f} {per(r):7.3f} {r['graph'] / r['call_n']:12.3f} "
+              f"{(r['call'] - r['graph']) / r['call_n']:14.3f}")
+    calls2, wall2 = sum(r["call_n"] for r in two), max(r["wall"] for r in two)
+    speedup = (calls2 / wall2) / (one["call_n"] / one["wall"])
+    network = (one["call"] - one["graph"]) / one["call_n"]
     share = (one["call"] - one["graph"]) / one["wall"]
     print(f"{'hts, 2 processes at once':>26} {calls2:11d} {wall2:8.1f}  -> {speedup:.2f}x the force calls per second of one")
     print(f"the network's forward + backward is {share:.0%} of hts's wall time in one process; the rest is graph "

@@ -153,11 +153,11 @@ def mlip_features(doc: dict, phonon_dos: dict | None = None) -> dict[str, float]
     ph = doc.get("phonon") or {}
     f = {
         "mlip_enthalpy_eV_atom": doc.get("enthalpy_eV_per_atom") if doc.get("engine", {}) and doc["engine"].get("name") == "mlip" else nan,
-        "mlip_e_above_hull_meV": doc.get("e_above_hull_meV") if doc.get("e_above_hull_meV") is not None else nan,
-        "mlip_phonon_min_THz": ph.get("min_frequency_THz") if ph.get("min_frequency_THz") is not None else nan,
+        "mlip_e_above_hull_meV": doc.get("e_above_hull_meV"),
+        "mlip_phonon_min_THz": ph.get("min_frequency_THz"),
         "mlip_phonon_wlog_K": nan,
         "mlip_phonon_mean_THz": nan,
-        "mlip_phonon_H_mean_THz": ph.get("h_mean_frequency_THz") if ph.get("h_mean_frequency_THz") is not None else nan,
+        "mlip_phonon_H_mean_THz": ph.get("h_mean_frequency_THz"),
     }
     if phonon_dos and phonon_dos.get("dos_frequencies_THz") is not None:
         w = np.asarray(phonon_dos["dos_frequencies_THz"], float)
@@ -167,7 +167,7 @@ def mlip_features(doc: dict, phonon_dos: dict | None = None) -> dict[str, float]
             norm = np.trapezoid(g[pos] / w[pos], w[pos])
             f["mlip_phonon_wlog_K"] = float(math.exp(np.trapezoid(np.log(w[pos]) * g[pos] / w[pos], w[pos]) / norm) * _THZ_TO_K)
             f["mlip_phonon_mean_THz"] = float(np.trapezoid(w[pos] * g[pos], w[pos]) / np.trapezoid(g[pos], w[pos]))
-    return {k: (float(v) if v is not None else nan) for k, v in f.items()}
+    return {k: (float(v) if v is not None else nan) for k, v in f.items()}  # a missing value (None) is NaN
 
 
 def featurize(structure: Structure, pressure_GPa: float, doc: dict | None = None, phonon_dos: dict | None = None) -> dict[str, float]:

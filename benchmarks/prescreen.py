@@ -56,7 +56,8 @@ def stock_calculator(model: str):
 
 def ase_loop(structs, calc, p: float, optimizer: str = "BFGS", fmax: float = 0.1, steps: int = 40) -> int:
     """Relax each cell in turn with ``calc`` under FrechetCellFilter at ``p`` GPa, as a hand-written script
-    does; returns the optimizer steps in all."""
+    does; returns the optimizer steps in all. A cell whose relaxation raises is skipped (its steps so far are
+    counted), as the atomate2 leg's ``ensure_success=False`` skips a failed job."""
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
     from pymatgen.io.ase import AseAtomsAdaptor
@@ -68,7 +69,10 @@ def ase_loop(structs, calc, p: float, optimizer: str = "BFGS", fmax: float = 0.1
         atoms = AseAtomsAdaptor.get_atoms(s)
         atoms.calc = calc
         opt = {"BFGS": BFGS, "FIRE": FIRE}[optimizer](FrechetCellFilter(atoms, scalar_pressure=p * GPA_TO_EV_PER_A3), logfile=None)
-        opt.run(fmax=fmax, steps=steps)
+        try:
+            opt.run(fmax=fmax, steps=steps)
+        except Exception as exc:  # noqa: BLE001 - one bad cell must not end the benchmark
+            print(f"ase_loop: {s.composition.reduced_formula} raised {type(exc).__name__}: {exc}; skipped", flush=True)
         total += opt.nsteps
     return total
 

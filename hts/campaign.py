@@ -269,9 +269,7 @@ class Campaign:
                              calculator=get_calculator(self.cfg.relax.model, self.cfg.relax.device))
             d["phonon"] = r.summary()
             d["cpu_seconds"] = {**d.get("cpu_seconds", {}), "phonons": round(r.cpu_s, 3)}
-            self.store.put_data(d["id"], "phonon_mlip", {"frequencies_THz": r.frequencies_THz, "qpoints": r.qpoints,
-                                                         "dos_frequencies_THz": r.dos_frequencies_THz, "dos": r.dos,
-                                                         "h_weights": r.h_weights})
+            self.store.put_data(d["id"], "phonon_mlip", r.arrays())
             if r.classification == "failed":
                 d.update(status="failed", stage="phonons", reason=r.reason)
             elif r.classification == "unstable" and ph.filter:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 from pymatgen.core import Structure
@@ -43,11 +44,18 @@ class PhononResult:
     dos: list | None = None
     h_weights: list | None = None  # per q point and mode: share of the mode's eigenvector on H atoms (0-1)
 
+    ARRAYS: ClassVar[tuple[str, ...]] = ("frequencies_THz", "qpoints", "dos_frequencies_THz", "dos", "h_weights")
+
     def summary(self) -> dict:
+        """The document's phonon block: every field but the ARRAYS."""
         d = asdict(self)
-        for k in ("frequencies_THz", "qpoints", "dos_frequencies_THz", "dos", "h_weights"):
+        for k in self.ARRAYS:
             d.pop(k)
         return d
+
+    def arrays(self) -> dict:
+        """The ARRAYS, for the additional store."""
+        return {k: getattr(self, k) for k in self.ARRAYS}
 
 
 def supercell_matrix(structure: Structure, min_length: float, max_atoms: int) -> list[int]:

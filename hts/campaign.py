@@ -150,10 +150,9 @@ class Campaign:
         for p in sorted({d["pressure_GPa"] for d in todo}):
             batch = [d for d in todo if d["pressure_GPa"] == p]
             steps = [ref_steps if d["role"] == "reference" else self.maker.max_steps for d in batch]
-            results = self.maker.relax_many([Structure.from_dict(d["structure_initial"]) for d in batch], p, progress=tick,
-                                            max_steps=steps)
-            updates = []
-            for d, r in zip(batch, results):
+
+            def commit(i: int, r, batch=batch) -> None:  # each relaxation is written as it finishes
+                d = batch[i]
                 d["engine"] = self.engine
                 d["cpu_seconds"] = {**d.get("cpu_seconds", {}), "relax": round(r.cpu_s, 3)}
                 d["relax"] = {k: v for k, v in r.summary().items() if k in ("n_steps", "converged", "wall_s", "failure_type")}
@@ -167,8 +166,10 @@ class Campaign:
                     d.update(status="failed", stage="relax", reason=r.reason)
                     self._summary.failed += 1
                 self.store.put_data(d["id"], "relax_trajectory", r.trajectory)
-                updates.append(d)
-            self.store.upsert(updates)
+                self.store.upsert([d])
+
+            self.maker.relax_many([Structure.from_dict(d["structure_initial"]) for d in batch], p, progress=tick,
+                                  max_steps=steps, on_result=commit)
 
     def stage_dedup(self) -> None:
         """Mark relaxed structures that match an earlier one (same pressure, engine) as duplicates."""

@@ -9,19 +9,9 @@ import json
 import logging
 import sys
 
+from hts.cli_common import add_store_args, store_from_args
+
 __all__ = ["main"]
-
-
-def _store_from_args(args):
-    from hts.store.store import open_store
-
-    path, uri, db = args.store, args.uri, "hts"
-    if getattr(args, "config", None) and not args.store_given:
-        from hts.config import load_config
-
-        cfg = load_config(args.config)
-        path, uri, db = cfg.store.path, uri or cfg.store.uri, cfg.store.database
-    return open_store(path, uri, db).connect()
 
 
 def _cmd_run(args) -> int:
@@ -41,14 +31,19 @@ def _cmd_run(args) -> int:
         return bar.update
 
     print(f"campaign {cfg.name}: systems {cfg.systems} at {cfg.pressures_GPa} GPa; store: {store.description}", file=sys.stderr)
-    summary = Campaign(cfg, store, progress).run()
+    from hts.store.lock import campaign_lock
+
+    try:
+        with campaign_lock(store, cfg.name):
+            summary = Campaign(cfg, store, progress).run()
+    finally:
+        store.close()
     for b in bars:
         b.close()
     print(f"generated {summary.generated} structures ({summary.new} new, {summary.skipped_existing} already in the store); "
           f"relaxed {summary.relaxed}, failed {summary.failed}, duplicates {summary.duplicates}, phonon checks {summary.phonons}; "
           f"{summary.wall_s:.0f} s")
     print("candidates by status: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.statuses.items())))
-    store.close()
     return 0
 
 
@@ -79,7 +74,7 @@ _COLUMNS = ["id", "formula", "pressure_GPa", "status", "e_above_hull_meV", "reas
 
 
 def _cmd_query(args) -> int:
-    store = _store_from_args(args)
+    store = store_from_args(args)
     docs = store.find(_query_criteria(args), sort={"pressure_GPa": 1, "formula": 1})
     store.close()
     if args.format == "json":
@@ -102,7 +97,7 @@ def _cmd_query(args) -> int:
 
 
 def _cmd_show(args) -> int:
-    store = _store_from_args(args)
+    store = store_from_args(args)
     doc = store.get(args.id)
     store.close()
     if doc is None:
@@ -115,7 +110,7 @@ def _cmd_show(args) -> int:
 def _cmd_report(args) -> int:
     from hts.report import a2f_plot, format_funnel, funnel, hull_plots, learning_report
 
-    store = _store_from_args(args)
+    store = store_from_args(args)
     f = funnel(store, args.campaign)
     if f["candidates"] == 0:
         print(f"hts: campaign {args.campaign!r} has no candidates in {store.description}", file=sys.stderr)
@@ -141,9 +136,27 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _tc_formula_inputs(args) -> str | None:
+    """Why the inputs of ``hts tc formula`` are unphysical, or None."""
+    import math
+
+    checks = [("--lam", args.lam, 0.0, 20.0), ("--wlog", args.wlog, 0.0, 1e5), ("--w2", args.w2, 0.0, 1e5),
+              ("--theta-d", args.theta_d, 0.0, 1e5)]
+    for flag, v, lo, hi in checks:
+        if v is not None and not (math.isfinite(v) and lo < v <= hi):
+            return f"{flag} must be a finite number in ({lo:g}, {hi:g}], got {v}"
+    if not (math.isfinite(args.mustar) and 0 <= args.mustar < 0.5):
+        return f"--mustar must be in [0, 0.5), got {args.mustar}"
+    return None
+
+
 def _cmd_tc_formula(args) -> int:
     from hts.tc.formulas import allen_dynes_tc, mcmillan_allen_dynes_tc, mcmillan_tc
 
+    why = _tc_formula_inputs(args)
+    if why:
+        print(f"hts tc formula: {why}", file=sys.stderr)
+        return 2
     out = {
         "lambda": args.lam, "omega_log_K": args.wlog, "omega_2_K": args.w2, "mustar": args.mustar,
         "mcmillan_allen_dynes": mcmillan_allen_dynes_tc(args.lam, args.wlog, args.mustar),
@@ -152,8 +165,10 @@ def _cmd_tc_formula(args) -> int:
     }
     if args.theta_d:
         out["mcmillan_theta_d"] = mcmillan_tc(args.lam, args.theta_d, args.mustar)
+    out = {k: (None if isinstance(v, (float, complex)) and not (isinstance(v, float) and v == v and abs(v) != float("inf"))
+               else v) for k, v in out.items()}  # no NaN, inf or complex reaches the JSON
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(out, allow_nan=False))
     else:
         for k, v in out.items():
             if v is not None:
@@ -164,7 +179,7 @@ def _cmd_tc_formula(args) -> int:
 def _cmd_plot_a2f(args) -> int:
     from hts.report import a2f_plot
 
-    store = _store_from_args(args)
+    store = store_from_args(args)
     try:
         path = a2f_plot(store, args.id, args.out)
     except LookupError as exc:
@@ -174,12 +189,6 @@ def _cmd_plot_a2f(args) -> int:
         store.close()
     print(f"alpha2F plot: {path}")
     return 0
-
-
-def _add_store_args(p):
-    p.add_argument("--store", default=None, help="embedded store directory (default: the config's, else ./hts_store)")
-    p.add_argument("--uri", default=None, help="MongoDB URI (else env HTS_MONGO_URI)")
-    p.add_argument("--config", default=None, help="campaign YAML whose store settings to use")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("query", help="list candidates matching filters")
-    _add_store_args(p)
+    add_store_args(p)
     p.add_argument("--campaign")
     p.add_argument("--status", help="comma-separated statuses")
     p.add_argument("--formula")
@@ -209,12 +218,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_query)
 
     p = sub.add_parser("show", help="print one document")
-    _add_store_args(p)
+    add_store_args(p)
     p.add_argument("id")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("report", help="funnel table and hull plots of a campaign")
-    _add_store_args(p)
+    add_store_args(p)
     p.add_argument("campaign")
     p.add_argument("--out", default="hts_report", help="directory for PNGs")
     p.set_defaults(func=_cmd_report)
@@ -236,17 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plot", help="plots of one candidate")
     psub = p.add_subparsers(dest="plot_cmd", required=True)
     f = psub.add_parser("a2f", help="alpha2F(omega) with cumulative lambda, H and heavy-atom parts shaded")
-    _add_store_args(f)
+    add_store_args(f)
     f.add_argument("id")
     f.add_argument("--out", default="hts_report", help="directory for the PNG")
     f.set_defaults(func=_cmd_plot_a2f)
 
     from hts.cli_learn import add_learn_commands
 
-    add_learn_commands(sub, _add_store_args)
+    add_learn_commands(sub, add_store_args)
     from hts.cli_cluster import add_cluster_commands
 
-    add_cluster_commands(sub, _add_store_args)
+    add_cluster_commands(sub, add_store_args)
     return ap
 
 
@@ -267,10 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "uri", None) is None:
         args.uri = None
     from hts.config import ConfigError
+    from hts.store.lock import StoreBusy
+    from hts.store.uri import StoreURIError
 
     try:
         return args.func(args)
-    except ConfigError as exc:
+    except (ConfigError, StoreURIError, StoreBusy) as exc:
         print(f"hts: {exc}", file=sys.stderr)
         return 2
 

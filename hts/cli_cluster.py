@@ -19,10 +19,10 @@ def _cmd_submit(args) -> int:
 
 
 def _cmd_status(args) -> int:
-    from hts.cli import _store_from_args
+    from hts.cli_common import store_from_args
     from hts.cluster.fireworks import launchpad_from_file, status
 
-    store = _store_from_args(args)
+    store = store_from_args(args)
     st = status(launchpad_from_file(args.launchpad), store, args.campaign)
     store.close()
     if args.json:
@@ -38,7 +38,8 @@ def _cmd_status(args) -> int:
 def _cmd_worker(args) -> int:
     from hts.cluster.worker import run_worker
 
-    run_worker(args.launchpad, args.fworker, singleshot=args.singleshot, nlaunches=args.nlaunches)
+    run_worker(args.launchpad, args.fworker, singleshot=args.singleshot, nlaunches=args.nlaunches,
+               sleep_s=args.sleep_s, max_loops=args.max_loops)
     return 0
 
 
@@ -69,6 +70,8 @@ def add_cluster_commands(sub, add_store_args) -> None:
     w.add_argument("--fworker", default=None, help="FireWorker YAML (configs/queue/fworker.yaml)")
     w.add_argument("--singleshot", action="store_true", help="one Firework, then exit (inside a queue job)")
     w.add_argument("--nlaunches", type=int, default=0, help="at most this many Fireworks (0: until none is READY)")
+    w.add_argument("--sleep-s", type=float, default=60, help="wait between polls when nothing is READY yet")
+    w.add_argument("--max-loops", type=int, default=-1, help="stop after this many polls (-1: while work may come)")
     w.set_defaults(func=_cmd_worker)
 
     s = sub.add_parser("status", help="Fireworks per state, candidates per status, grouped errors")

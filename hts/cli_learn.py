@@ -28,13 +28,13 @@ def _settings(args):
 def _cmd_export(args) -> int:
     import pandas as pd
 
-    from hts.cli import _store_from_args
+    from hts.cli_common import store_from_args
     from hts.learn.compsc import CompSCMissing
     from hts.learn.dataset import compsc_table, store_table, write_table
 
     parts = []
     if args.source in ("store", "both"):
-        store = _store_from_args(args)
+        store = store_from_args(args)
         parts.append(store_table(store, args.campaign, roles=("candidate", "reference") if args.references else ("candidate",)))
         store.close()
     if args.source in ("compsc", "both"):
@@ -61,13 +61,13 @@ def _cmd_schema(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from hts.cli import _store_from_args
+    from hts.cli_common import store_from_args
     from hts.learn.cv import grouped_cv
     from hts.learn.loop import training_table
     from hts.learn.surrogate import train_surrogate
 
     settings = _settings(args)
-    store = _store_from_args(args)
+    store = store_from_args(args)
     table = training_table(store, settings)
     store.close()
     metrics = grouped_cv(table, kind=settings.model, folds=args.cv, mustar=settings.mustar) if args.cv > 1 else {}
@@ -99,9 +99,9 @@ def _cmd_predict(args) -> int:
     if target.is_file():
         table = pd.read_parquet(target) if target.suffix in (".parquet", ".pq") else pd.read_csv(target)
     else:
-        from hts.cli import _store_from_args
+        from hts.cli_common import store_from_args
 
-        store = _store_from_args(args)
+        store = store_from_args(args)
         table = store_table(store, args.target)
         store.close()
         if not len(table):
@@ -127,11 +127,11 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_select(args) -> int:
-    from hts.cli import _store_from_args
+    from hts.cli_common import store_from_args
     from hts.learn.loop import run_round
 
     settings = _settings(args)
-    store = _store_from_args(args)
+    store = store_from_args(args)
     res = run_round(store, args.campaign, settings, n=args.n)
     store.close()
     print(f"round {res.round}: trained on {res.n_train} labelled rows ({res.n_train_store} from the store), stability on "
@@ -168,7 +168,7 @@ def add_learn_commands(sub, add_store_args) -> None:
     add_store_args(t)
     learn_opts(t)
     t.add_argument("--cv", type=int, default=5, help="grouped CV folds for the stored metrics (0: none)")
-    t.add_argument("--out", required=True, help="model file (.joblib)")
+    t.add_argument("--out", required=True, help="model file (.skops)")
     t.set_defaults(func=_cmd_train)
 
     pr = sub.add_parser("predict", help="predict lambda, omega_log, Tc for a campaign or a table file")

@@ -41,28 +41,23 @@ def _overrides(items: list[str]) -> dict:
 
 
 def _cmd_tc_run(args) -> int:
-    from pymatgen.core import Structure
-
     def bad(msg: str) -> int:
         print(f"hts tc: {msg}", file=sys.stderr)
         return 2
 
+    import math
+
+    from hts.relax.relaxer import MLIPRelaxMaker
+    from hts.structure_input import StructureInputError, check_structure, read_structure
+
     path = Path(args.structure)
-    if not path.is_file():
-        return bad(f"structure file {path} not found")
-    if args.pressure < 0:
-        return bad(f"--pressure must be >= 0 GPa (got {args.pressure:g})")
+    if not (math.isfinite(args.pressure) and 0 <= args.pressure <= 1000):
+        return bad(f"--pressure must be a finite number in [0, 1000] GPa (got {args.pressure:g})")
     try:
-        structure = Structure.from_file(path)
-    except Exception as exc:  # pymatgen raises many types for a malformed CIF/POSCAR
-        return bad(f"cannot read {path} as CIF or POSCAR: {type(exc).__name__}: {exc}")
-    from pymatgen.io.ase import AseAtomsAdaptor
-
-    from hts.relax.relaxer import MLIPRelaxMaker, min_distance
-
-    bound = MLIPRelaxMaker.min_distance_A  # the relaxer's input check and bound
-    if len(structure) > 1 and min_distance(AseAtomsAdaptor.get_atoms(structure)) < bound:
-        return bad(f"{path}: atoms closer than {bound} A")
+        structure = read_structure(path)
+        check_structure(structure, MLIPRelaxMaker.min_distance_A)  # the relaxer's input bound
+    except StructureInputError as exc:
+        return bad(str(exc))
     symbols = [el.symbol for el in structure.composition.elements]
 
     from pydantic import ValidationError

@@ -5,11 +5,11 @@ Errors name the offending field, e.g. ``pressures_GPa.0: pressure must be >= 0 G
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pymatgen.core import Element
 
@@ -21,7 +21,8 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # unknown keys and non-finite numbers (.nan, .inf) are refused in every block
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _check_element(symbol: str) -> str:
@@ -34,18 +35,28 @@ class SubstitutionSettings(_Strict):
     """Substitutional ternaries from the shipped binary/ternary hydride prototypes."""
 
     enabled: bool = True
-    prototypes: list[str] | None = None  # None: every shipped prototype
-    rules: list[Literal["identity", "z_neighbour", "same_group", "ionic_radius", "probability"]] = [
+    prototypes: list[str] | None = Field(None, min_length=1)  # None: every shipped prototype
+    rules: list[Literal["identity", "z_neighbour", "same_group", "ionic_radius", "probability"]] = Field(min_length=1, default=[
         "identity",
         "z_neighbour",
         "same_group",
         "ionic_radius",
         "probability",
-    ]
+    ])
     probability_threshold: float = Field(0.001, gt=0, lt=1)
     ionic_radius_tolerance: float = Field(0.15, gt=0, lt=1)
-    max_atoms: int = Field(24, ge=1)
+    max_atoms: int = Field(24, ge=1, le=500)
     max_candidates: int | None = Field(None, ge=1)
+
+    @field_validator("prototypes")
+    @classmethod
+    def _known_prototypes(cls, v):
+        from hts.generate.prototypes import PROTOTYPES
+
+        bad = [p for p in v or [] if p not in PROTOTYPES]
+        if bad:
+            raise ValueError(f"unknown prototype(s) {bad}; known: {sorted(PROTOTYPES)}")
+        return v
 
 
 class RandomSettings(_Strict):
@@ -54,15 +65,15 @@ class RandomSettings(_Strict):
     enabled: bool = True
     n_structures: int = Field(20, ge=0)
     stoichiometries: list[str] = Field(default_factory=list)  # e.g. ["LaYH6"]; empty: from prototypes
-    formula_units: list[int] = [1]
-    space_groups: list[int] | None = None  # None: sample 2..230 weighted to high symmetry
-    max_atoms: int = Field(16, ge=1)
-    seed: int = 0
+    formula_units: list[Annotated[int, Field(ge=1, le=64)]] = Field(default=[1], min_length=1)
+    space_groups: list[int] | None = Field(None, min_length=1)  # None: sample 2..230 weighted to high symmetry
+    max_atoms: int = Field(16, ge=1, le=500)
+    seed: int = Field(0, ge=0, lt=2**63)
     # minimum separations in Angstrom at 100 GPa, scaled by (V(P)/V(100))^(1/3)
     min_sep_HH: float = Field(0.8, gt=0)
     min_sep_HX: float = Field(1.1, gt=0)
     min_sep_XX: float = Field(1.8, gt=0)
-    volume_factor: float = Field(1.0, gt=0)
+    volume_factor: float = Field(1.0, gt=0, le=10)
 
     @field_validator("space_groups")
     @classmethod
@@ -96,6 +107,15 @@ class RelaxSettings(_Strict):
     torch_threads: int | None = Field(None, ge=1)
     max_wall_s: float | None = Field(None, gt=0)  # per structure; beyond it a 'timeout' failure record
 
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v):
+        from hts.relax.mlip import OFFLINE_MODELS
+
+        if v not in OFFLINE_MODELS:
+            raise ValueError(f"unknown relax.model {v!r}; offline models: {sorted(OFFLINE_MODELS)}")
+        return v
+
 
 class ReferenceSettings(_Strict):
     """Hull references computed by hts at the same pressure with the same engine."""
@@ -123,6 +143,14 @@ class PhononSettings(_Strict):
     max_candidates: int | None = Field(None, ge=0)
 
 
+class PseudoFile(_Strict):
+    """One user-given pseudopotential: a file name in the family's directory and its suggested cutoffs (Ry)."""
+
+    file: str = Field(..., min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")
+    ecutwfc: float = Field(..., gt=0, le=1000)
+    ecutrho: float | None = Field(None, gt=0, le=8000)
+
+
 class TcSettings(_Strict):
     """Electron-phonon Tc of the survivors by DFPT (Quantum ESPRESSO; hts.tc.dfpt)."""
 
@@ -132,7 +160,7 @@ class TcSettings(_Strict):
     protocol_overrides: dict = Field(default_factory=dict)  # e.g. {"k": [8, 8, 8], "q": [2, 2, 2], "ecutwfc_Ry": 40}
     pseudo_family: str = "debian-lda-vbc"
     pseudo_dir: str | None = None  # move the family to another directory (SSSP, pslibrary on a cluster)
-    pseudopotentials: dict[str, dict] = Field(default_factory=dict)  # element -> {file, ecutwfc, ecutrho}
+    pseudopotentials: dict[str, PseudoFile] = Field(default_factory=dict)  # element -> {file, ecutwfc, ecutrho}
     qe_bin_dir: str | None = None  # None: pw.x etc. from PATH
     mpi_command: str = "mpirun -np {nprocs}"
     nprocs: int = Field(1, ge=1)
@@ -145,6 +173,54 @@ class TcSettings(_Strict):
     second_mesh_top: int = Field(1, ge=0)  # protocols with a second q mesh: run it for the first N candidates of a run
     workdir: str = "hts_dfpt"  # one sub-directory per candidate id; ph.x recover restarts from it
     keep_wavefunctions: bool = False
+
+    @field_validator("protocol_overrides")
+    @classmethod
+    def _known_overrides(cls, v):
+        from hts.tc.protocols import PROTOCOLS, ElphProtocol
+
+        known = set(ElphProtocol.__dataclass_fields__) - {"name"}
+        bad = sorted(str(k) for k in v if k not in known)
+        if bad:
+            raise ValueError(f"unknown protocol override(s) {bad}; known: {sorted(known)}")
+        for key, val in v.items():
+            kind = type(getattr(PROTOCOLS["screening"], key))
+            if key in ("k", "q"):
+                if not (isinstance(val, list) and len(val) == 3 and all(type(x) is int and 1 <= x <= 64 for x in val)):
+                    raise ValueError(f"{key} must be three integers in 1..64, got {val!r}")
+            elif key == "ecutwfc_Ry" or kind is float:
+                if type(val) not in (int, float) or not math.isfinite(val) or val <= 0:
+                    raise ValueError(f"{key} must be a positive finite number, got {val!r}")
+            elif key == "second_q_min":
+                if val is not None and (type(val) is not int or not 1 <= val <= 64):
+                    raise ValueError(f"{key} must be an integer in 1..64 or null, got {val!r}")
+            elif kind is int and (type(val) is not int or not 0 < val <= 10_000):
+                raise ValueError(f"{key} must be a positive integer, got {val!r}")
+            elif kind is bool and type(val) is not bool:
+                raise ValueError(f"{key} must be true or false, got {val!r}")
+            elif kind is str and val not in ("mv", "mp", "gaussian", "fd"):
+                raise ValueError(f"{key} must be one of mv, mp, gaussian, fd, got {val!r}")
+        return v
+
+    @field_validator("mpi_command")
+    @classmethod
+    def _template_formats(cls, v):
+        try:
+            v.format(nprocs=2)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise ValueError(f"mpi_command {v!r} does not format with {{nprocs}} alone ({exc.__class__.__name__})") from None
+        if any(c in v for c in "\n\r\x00;|&`$<>"):
+            raise ValueError("mpi_command holds a shell metacharacter or newline; give the launcher and its options only")
+        return v
+
+    @model_validator(mode="after")
+    def _family_exists(self):
+        from hts.dft.pseudo import shipped_families
+
+        if self.pseudo_family not in shipped_families() and not self.pseudopotentials:
+            raise ValueError(f"unknown pseudo_family {self.pseudo_family!r}; shipped: {shipped_families()} "
+                             "(or give tc.pseudopotentials)")
+        return self
 
     @field_validator("mustar")
     @classmethod
@@ -185,17 +261,34 @@ class StoreSettings(_Strict):
 
     @field_validator("uri")
     @classmethod
-    def _no_password(cls, v: str | None) -> str | None:
-        if v and re.search(r"://[^/@]*:[^/@]*@", v):
-            raise ValueError("store.uri holds a password; keep credentials out of configs: set env HTS_MONGO_URI, "
-                             "or HTS_MONGO_URI_FILE naming a file outside the repository")
+    def _no_secret(cls, v: str | None) -> str | None:
+        from hts.store.uri import secret_in_uri
+
+        if v is None:
+            return v
+        if not re.match(r"^mongodb(\+srv)?://[^\s\x00]+$", v):
+            raise ValueError("store.uri must be a mongodb:// or mongodb+srv:// URI without spaces")
+        what = secret_in_uri(v)
+        if what:
+            raise ValueError(f"store.uri holds a secret ({what}); keep credentials out of configs: set env "
+                             "HTS_MONGO_URI, or HTS_MONGO_URI_FILE naming a file outside the repository")
+        return v
+
+    @field_validator("path", "database")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not v or "\x00" in v or "\n" in v:
+            raise ValueError("must be a non-empty name without NUL or newline")
         return v
 
 
+CAMPAIGN_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # used in file names and queries
+
+
 class CampaignConfig(_Strict):
-    name: str = Field(..., min_length=1)
-    systems: list[str] = Field(..., min_length=1)  # e.g. ["La-Y-H"]
-    pressures_GPa: list[float] = Field(..., min_length=1)
+    name: str = Field(..., pattern=CAMPAIGN_NAME)  # letters, digits, '.', '_', '-'; at most 64
+    systems: list[str] = Field(..., min_length=1, max_length=100)  # e.g. ["La-Y-H"]
+    pressures_GPa: list[float] = Field(..., min_length=1, max_length=100)
     generators: GeneratorSettings = GeneratorSettings()
     relax: RelaxSettings = RelaxSettings()
     references: ReferenceSettings = ReferenceSettings()
@@ -210,14 +303,21 @@ class CampaignConfig(_Strict):
     def _systems(cls, v):
         out = []
         for sys_ in v:
-            els = [e.strip() for e in sys_.split("-") if e.strip()]
-            for e in els:
+            parts = [e.strip() for e in sys_.split("-")]
+            if not all(parts):
+                raise ValueError(f"system {sys_!r}: write elements joined by '-', e.g. La-Y-H")
+            for e in parts:
                 _check_element(e)
+            els = set(parts)
+            if len(els) != len(parts):
+                raise ValueError(f"system {sys_!r} names an element twice")
             if "H" not in els:
                 raise ValueError(f"system {sys_!r} contains no hydrogen")
             if len(els) < 2:
                 raise ValueError(f"system {sys_!r} needs at least one element besides H")
-            out.append("-".join(sorted(set(els))))
+            if len(els) > 5:
+                raise ValueError(f"system {sys_!r} has more than 5 elements")
+            out.append("-".join(sorted(els)))
         return out
 
     @field_validator("pressures_GPa")
@@ -236,10 +336,18 @@ class CampaignConfig(_Strict):
 
         allowed = {e for s in self.systems for e in s.split("-")}
         for f in self.generators.random.stoichiometries:
+            if not isinstance(f, str) or not re.fullmatch(r"([A-Z][a-z]?([1-9]\d*)?)+", f):
+                raise ValueError(f"generators.random.stoichiometries: {f!r} is not a formula such as LaH10 "
+                                 "(element symbols with whole, positive counts)")
             try:
                 comp = Composition(f)
-            except Exception as exc:  # pymatgen raises several types
-                raise ValueError(f"generators.random.stoichiometries: cannot parse {f!r}") from exc
+            except Exception:  # pymatgen raises several types  # noqa: BLE001
+                raise ValueError(f"generators.random.stoichiometries: cannot parse {f!r}") from None
+            if any(a <= 0 or a != int(a) for a in comp.values()) or not len(comp):
+                raise ValueError(f"generators.random.stoichiometries: {f!r} needs whole, positive counts")
+            if comp.num_atoms > self.generators.random.max_atoms:
+                raise ValueError(f"generators.random.stoichiometries: {f!r} has more atoms ({comp.num_atoms:g}) than "
+                                 f"generators.random.max_atoms ({self.generators.random.max_atoms})")
             extra = {str(e) for e in comp.elements} - allowed
             if extra:
                 raise ValueError(
@@ -264,19 +372,20 @@ def format_errors(exc: ValidationError) -> str:
 
 
 def load_config(path: str | Path) -> CampaignConfig:
-    """Read and validate a campaign YAML file; raises :class:`ConfigError` with field names."""
+    """Read and validate a campaign YAML file; raises :class:`ConfigError` with field names.
+
+    The file is read defensively (:mod:`hts.safe_yaml`: size, nesting, UTF-8, duplicate keys, aliases), so
+    every reason a run could fail that the file already shows is reported here, before anything runs."""
+    from hts.safe_yaml import YAMLInputError, load_yaml_file
+
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read campaign file {path}: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+        data = load_yaml_file(path)
+    except YAMLInputError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     try:
         return CampaignConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid campaign configuration\n{format_errors(exc)}") from exc
+        raise ConfigError(f"{path}: invalid campaign configuration\n{format_errors(exc)}") from None

@@ -291,9 +291,12 @@ def test_killed_worker_is_found_by_resume_and_finished_batches_are_not_recompute
             assert len(relax_attempts[cid]) == 1, relax_attempts[cid]
             assert "lost run" not in (relax_attempts[cid][0].get("reason") or ""), relax_attempts[cid]
     assert any(relax_attempts[cid][0]["ok"] for i in done_before for cid in fws[i][2])
-    for cid in fws[killed[0]][2]:  # the lost attempt is on record, then the one that finished
-        assert relax_attempts[cid][0]["ok"] is False and "lost run" in relax_attempts[cid][0]["reason"]
-        assert len(relax_attempts[cid]) == 2
+    lost = 0
+    for cid in fws[killed[0]][2]:  # committed per relaxation: what finished before the kill is not redone,
+        tries = relax_attempts[cid]  # the one in flight has its lost attempt on record, then the one that finished
+        assert len([a for a in tries if "lost run" not in (a.get("reason") or "")]) == 1, tries
+        lost += any("lost run" in (a.get("reason") or "") for a in tries)
+    assert lost >= 1
 
 
 def test_submitted_campaigns_point_every_worker_at_one_store(tmp_path, monkeypatch):

@@ -149,7 +149,7 @@ def test_model_saved_with_hash_and_refused_on_feature_mismatch(synthetic_store, 
     table = store_table(synthetic_store)
     m = train_surrogate(table)
     assert m.meta["n_train"] == (table["lambda"] > 0).sum() and len(m.meta["training_hash"]) == 16
-    path = m.save(tmp_path / "m.joblib")
+    path = m.save(tmp_path / "m.skops")
     again = Surrogate.load(path)
     check_schema(again)
     p1, p2 = m.predict(table), again.predict(table)
@@ -162,7 +162,7 @@ def test_model_saved_with_hash_and_refused_on_feature_mismatch(synthetic_store, 
     again.meta["feature_schema"] = "000000000000"
     with pytest.raises(ModelMismatch, match="feature schema"):
         check_schema(again)
-    bad = tmp_path / "bad.joblib"
+    bad = tmp_path / "bad.skops"
     again.save(bad)
     assert main(["predict", "loop", "--store", str(tmp_path / "store"), "--model", str(bad)]) == 2
     assert main(["predict", "loop", "--store", str(tmp_path / "store"), "--model", str(path), "--format", "json"]) == 0
@@ -249,3 +249,36 @@ def test_shuffled_folds_see_a_formula_at_other_pressures_grouped_folds_do_not():
     shuffled = np.mean(random_fold_log_rmse(table)["ln_lambda_rmse"])
     grouped = grouped_cv(table)["ln_lambda_rmse"]
     assert shuffled < 0.15 < 0.45 < grouped, (shuffled, grouped)  # spread of ln(lambda) itself: 0.55
+
+
+class _Payload:
+    """A pickle whose loading runs a command (writes a file): what a crafted model file would do."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.target}",))
+
+
+def test_crafted_model_files_do_not_execute(tmp_path):
+    import pickle
+    import zipfile
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.joblib"
+    evil.write_bytes(pickle.dumps(_Payload(marker)))
+    with pytest.raises(ModelMismatch, match="pickle/joblib models are refused"):
+        Surrogate.load(evil)
+    assert main(["predict", "x", "--model", str(evil), "--store", str(tmp_path / "none")]) == 2
+    # a zip that names a foreign type (a skops archive made from a pickle-reducing object) is refused unread
+    import skops.io as sio
+
+    sk = tmp_path / "evil.skops"
+    sio.dump({"payload": _Payload(marker)}, sk)
+    assert zipfile.is_zipfile(sk)
+    with pytest.raises(ModelMismatch, match="never holds"):
+        Surrogate.load(sk)
+    assert not marker.exists()

@@ -36,19 +36,56 @@ def test_embedded_store_roundtrip_and_persistence(tmp_path):
         assert again.count() == 2
 
 
-@pytest.mark.mongo
-def test_real_mongodb_roundtrip():
-    uri = os.environ.get("HTS_TEST_MONGO_URI")
-    if not uri:
-        pytest.skip("HTS_TEST_MONGO_URI is not set: no MongoDB server to test against")
+def test_real_mongodb_roundtrip(mongo_uri):
+    """The same store code on a MongoDB wire-protocol server (SecantusDB here, MongoDB on clusters)."""
     import uuid
 
-    store = open_store(uri=uri, database=f"hts_test_{uuid.uuid4().hex[:8]}").connect()
+    store = open_store(uri=mongo_uri, database=f"hts_test_{uuid.uuid4().hex[:8]}").connect()
     try:
         _roundtrip(store)
+        assert store.description.startswith("MongoDB hts_test_") and mongo_uri.rstrip("/") in store.description
     finally:
         store.docs._collection.database.client.drop_database(store.docs.database)
         store.close()
+
+
+def test_unreachable_or_malformed_mongodb_is_one_line(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from hts.store.store import StoreURIError
+
+    monkeypatch.setattr("hts.store.mongo.TIMEOUT_MS", 300)
+    with pytest.raises(StoreURIError, match=r"cannot reach MongoDB at mongodb://127\.0\.0\.1:1/: ServerSelectionTimeoutError$"):
+        open_store(uri="mongodb://hts:pw@127.0.0.1:1/?tlsCertificateKeyFilePassword=kp").connect()
+    r = subprocess.run([sys.executable, "-m", "hts.cli", "query", "--uri", "mongodb://u:secret@[bad"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("hts: invalid MongoDB URI") and "secret" not in r.stderr
+
+
+def test_uris_are_redacted_and_secret_options_refused():
+    from hts.config import StoreSettings
+    from hts.store.uri import redact_uri, secret_in_uri
+
+    full = "mongodb://hts:s3cret@db1.example.org:27017,db2.example.org/hts?tls=true&tlsCertificateKeyFilePassword=kp"
+    assert redact_uri(full) == "mongodb://db1.example.org:27017,db2.example.org/hts"
+    for uri in ("mongodb://db.example.org/?tls=true&tlsCertificateKeyFilePassword=kp",
+                "mongodb://db.example.org/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:abc",
+                "mongodb://user:pw@db.example.org/"):
+        assert secret_in_uri(uri)
+        with pytest.raises(ValidationError, match="holds a secret") as exc:
+            StoreSettings(uri=uri)
+        assert "kp" not in str(exc.value).replace("tlsCertificateKeyFilePassword", "") or "abc" not in str(exc.value)
+    assert secret_in_uri("mongodb://x509user@db.example.org/?tls=true&tlsCAFile=/etc/ca.pem") is None
+
+
+def test_read_only_commands_refuse_a_missing_store(tmp_path):
+    from hts.cli import main
+
+    for argv in (["query"], ["show", "hts-x"], ["report", "c"], ["plot", "a2f", "hts-x"], ["dataset", "export", "--out", "x.csv"]):
+        assert main(argv + ["--store", str(tmp_path / "typo")]) == 2, argv
+    assert not (tmp_path / "typo").exists()
 
 
 def test_mongo_credentials_come_from_env_or_a_file_never_a_config(tmp_path, monkeypatch):

@@ -33,13 +33,14 @@ def launchpad_from_file(path: str | Path | None = None):
 def job_store(cfg: CampaignConfig):
     """jobflow JobStore beside the candidate store (same backend) for job outputs across Fireworks."""
     from jobflow import JobStore
-    from maggma.stores import MongoURIStore, MontyStore
+    from maggma.stores import MontyStore
 
-    from hts.store.store import mongo_uri
+    from hts.store.mongo import CampaignMongoStore
+    from hts.store.uri import mongo_uri
 
-    uri = mongo_uri(cfg.store.uri)  # the same database as the candidates (env credentials included)
+    uri = mongo_uri(cfg.store.uri)  # the same database as the candidates; serialized without credentials
     if uri:
-        return JobStore(MongoURIStore(uri, database=cfg.store.database, collection_name="jobflow_outputs"))
+        return JobStore(CampaignMongoStore(cfg.store.database, "jobflow_outputs", uri=uri, key="uuid"))
     path = str(Path(cfg.store.path).resolve())
     return JobStore(MontyStore("jobflow_outputs", database_path=path, database_name="jobflow", storage="sqlite"))
 

@@ -57,8 +57,10 @@ def enable_write_through() -> None:
     _enabled = True
 
 
-def run_worker(launchpad: str | None, fworker: str | None = None, singleshot: bool = False, nlaunches: int = 0) -> None:
-    """Launch one Firework (``singleshot``) or keep launching until none is READY (``nlaunches=0``)."""
+def run_worker(launchpad: str | None, fworker: str | None = None, singleshot: bool = False, nlaunches: int = 0,
+               sleep_s: float = 60, max_loops: int = -1) -> None:
+    """Launch one Firework (``singleshot``) or keep launching until none is READY or can become READY
+    (``nlaunches=0``), sleeping ``sleep_s`` between polls, for at most ``max_loops`` polls (-1: no limit)."""
     if os.environ.get("MONGOMOCK_SERVERSTORE_FILE"):
         enable_write_through()
     from fireworks import FWorker
@@ -71,4 +73,4 @@ def run_worker(launchpad: str | None, fworker: str | None = None, singleshot: bo
     if singleshot:
         launch_rocket(lp, worker)
     else:
-        rapidfire(lp, worker, nlaunches=nlaunches)
+        rapidfire(lp, worker, nlaunches=nlaunches, sleep_time=sleep_s, max_loops=max_loops)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-__all__ = ["MissingPseudopotential", "PseudoFamily", "family_for", "load_family"]
+__all__ = ["MissingPseudopotential", "PseudoFamily", "family_for", "load_family", "shipped_families"]
 
 
 class MissingPseudopotential(LookupError):
@@ -70,6 +70,11 @@ def _md5(path: str) -> str:
 
 def _shipped() -> dict:
     return yaml.safe_load(resources.files("hts").joinpath("data/pseudo_families.yaml").read_text())
+
+
+def shipped_families() -> list[str]:
+    """Names of the families shipped in hts/data/pseudo_families.yaml."""
+    return sorted(_shipped())
 
 
 _DEFAULT_ORDER = ("debian-lda-vbc", "debian-pbe", "gth-pbe")

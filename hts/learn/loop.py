@@ -95,7 +95,7 @@ def run_round(store, campaign: str, settings: LearningSettings, n: int | None = 
     k = (past[-1]["round"] + 1) if past else 1
     table = training_table(store, settings)
     model = train_surrogate(table, kind=settings.model, seed=settings.seed)
-    path = Path(settings.model_dir) / f"{campaign}-round{k:03d}.joblib"
+    path = Path(settings.model_dir) / f"{campaign}-round{k:03d}.skops"
     model.meta.update(campaign=campaign, round=k)
     model.save(path)
 

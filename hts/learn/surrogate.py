@@ -11,7 +11,9 @@ formula (f1 only), giving a median, mean, standard deviation and a 90% interval.
 stability is trained when the data hold both stable and unstable examples.
 
 A saved model carries its feature list, training-set hash, metrics and library versions;
-loading it for a table whose features differ raises ``ModelMismatch``.
+loading it for a table whose features differ raises ``ModelMismatch``. Models are saved with skops
+(``.skops``), which reconstructs objects without running code from the file; a file that names any
+type outside :data:`TRUSTED_TYPES` is refused, and pickle/joblib files are refused outright.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestClassifier
@@ -35,9 +36,17 @@ from hts.learn.dataset import table_hash
 from hts.learn.features import FEATURES
 from hts.tc.formulas import allen_dynes_tc_array
 
-__all__ = ["ModelMismatch", "Surrogate", "check_schema", "feature_schema", "train_surrogate", "usable_features"]
+__all__ = ["TRUSTED_TYPES", "ModelMismatch", "Surrogate", "check_schema", "feature_schema", "train_surrogate", "usable_features"]
 
 Z90 = 1.6448536269514722  # two-sided 90% interval of a normal
+
+# the only non-default types a saved surrogate may name (skops.io.get_untrusted_types of our own models)
+TRUSTED_TYPES = (
+    "hts.learn.surrogate.Surrogate", "hts.learn.surrogate._LogRegressor", "numpy.dtype", "sklearn.tree._tree.Tree",
+    "sklearn.gaussian_process.kernels.ConstantKernel", "sklearn.gaussian_process.kernels.Matern",
+    "sklearn.gaussian_process.kernels.Product", "sklearn.gaussian_process.kernels.Sum",
+    "sklearn.gaussian_process.kernels.WhiteKernel",
+)
 
 
 class ModelMismatch(ValueError):
@@ -137,15 +146,40 @@ class Surrogate:
 
     # -- persistence -------------------------------------------------------
     def save(self, path: str | Path) -> Path:
+        """Write the model as a skops file (``.skops``; no pickle)."""
+        import skops.io as sio
+
         path = Path(path)
+        if path.suffix != ".skops":
+            raise ValueError(f"{path}: surrogate models are saved as .skops files")
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(self, path)
+        sio.dump(self, path)
         return path
 
     @classmethod
     def load(cls, path: str | Path, features: list[str] | None = None) -> "Surrogate":
-        """Load a saved model; with ``features`` given, refuse one trained on a different list."""
-        obj = joblib.load(path)
+        """Load a saved model; with ``features`` given, refuse one trained on a different list.
+
+        Nothing in the file is executed: skops rebuilds only the types in :data:`TRUSTED_TYPES` (and its
+        own defaults); a file naming any other type, or a pickle/joblib file, raises ``ModelMismatch``."""
+        import zipfile
+
+        import skops.io as sio
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"model file {path} not found")
+        if not zipfile.is_zipfile(path):
+            raise ModelMismatch(f"{path} is not a skops model file; pickle/joblib models are refused because loading "
+                                "them can run code: retrain with `hts train --out MODEL.skops`")
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as exc:  # noqa: BLE001 (a damaged archive raises many types)
+            raise ModelMismatch(f"{path} is not a readable skops model ({type(exc).__name__})") from None
+        foreign = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        if foreign:
+            raise ModelMismatch(f"{path} names types an hts surrogate never holds: {foreign[:5]}; refused")
+        obj = sio.load(path, trusted=list(untrusted))
         if not isinstance(obj, cls):
             raise ModelMismatch(f"{path} is not an hts surrogate model")
         if features is not None and list(features) != list(obj.features):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -170,29 +170,33 @@ class MLIPRelaxMaker:
         return res
 
     def relax_many(self, structures: list[Structure], pressure_GPa: float, progress=None,
-                   max_steps: list[int] | None = None) -> list[RelaxResult]:
+                   max_steps: list[int] | None = None, on_result=None) -> list[RelaxResult]:
         """Relax a batch; ``workers`` > 1 uses processes that each load the model once.
 
-        ``max_steps`` optionally gives a step budget per structure (e.g. more for hull references).
+        ``max_steps`` optionally gives a step budget per structure (e.g. more for hull references);
+        ``on_result(i, result)`` is called as each relaxation finishes, so a caller can commit it at once.
         """
         makers = [self if m is None or m == self.max_steps else replace(self, max_steps=m)
                   for m in (max_steps or [None] * len(structures))]
+        out: list[RelaxResult | None] = [None] * len(structures)
+
+        def done(i: int, r: RelaxResult) -> None:
+            out[i] = r
+            if on_result:
+                on_result(i, r)
+            if progress:
+                progress(1)
+
         if self.workers <= 1 or len(structures) <= 1:
             set_torch_threads(self.torch_threads)
             get_calculator(self.model, self.device)  # the model (and device) once, before any structure
-            out = []
-            for mk, s in zip(makers, structures):
-                out.append(mk.relax(s, pressure_GPa))
-                if progress:
-                    progress(1)
+            for i, (mk, s) in enumerate(zip(makers, structures)):
+                done(i, mk.relax(s, pressure_GPa))
             return out
         with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.device, self.torch_threads or 1)) as ex:
-            futures = [ex.submit(_relax_in_worker, mk, s, pressure_GPa) for mk, s in zip(makers, structures)]
-            out = []
-            for f in futures:
-                out.append(f.result())
-                if progress:
-                    progress(1)
+            futures = {ex.submit(_relax_in_worker, mk, s, pressure_GPa): i for i, (mk, s) in enumerate(zip(makers, structures))}
+            for f in as_completed(futures):
+                done(futures[f], f.result())
             return out
 
 

@@ -7,14 +7,14 @@ keyed by (id, kind). The same code serves both backends.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from maggma.core import Store
 
 from hts.store.documents import CandidateDoc, now
+from hts.store.uri import StoreURIError, mongo_uri
 
-__all__ = ["CandidateStore", "open_store"]
+__all__ = ["CandidateStore", "StoreURIError", "mongo_uri", "open_store"]
 
 INDEXED_FIELDS = ("id", "campaign", "status", "formula", "chemsys", "pressure_GPa", "role", "e_above_hull_meV")
 
@@ -91,34 +91,24 @@ class CandidateStore:
         return None if d is None else d["data"]
 
 
-def mongo_uri(uri: str | None = None) -> str | None:
-    """The MongoDB URI to use: ``uri``, else env HTS_MONGO_URI, else the first line of the file that env
-    HTS_MONGO_URI_FILE names (credentials, ``tls=true&tlsCAFile=...`` live there, outside any repository)."""
-    if uri:
-        return uri
-    if os.environ.get("HTS_MONGO_URI"):
-        return os.environ["HTS_MONGO_URI"]
-    path = os.environ.get("HTS_MONGO_URI_FILE")
-    if path:
-        lines = [ln.strip() for ln in Path(path).expanduser().read_text().splitlines() if ln.strip()]
-        if not lines:
-            raise ValueError(f"HTS_MONGO_URI_FILE={path} is empty")
-        return lines[0]
-    return None
+def open_store(path: str | Path = "hts_store", uri: str | None = None, database: str = "hts",
+               must_exist: bool = False) -> CandidateStore:
+    """Embedded montydb store at ``path`` unless a MongoDB URI is given (``uri``, or see :func:`mongo_uri`).
 
-
-def open_store(path: str | Path = "hts_store", uri: str | None = None, database: str = "hts") -> CandidateStore:
-    """Embedded montydb store at ``path`` unless a MongoDB URI is given (``uri``, or see :func:`mongo_uri`)."""
+    ``must_exist``: refuse (:class:`StoreURIError`) an embedded store directory that is not there, as
+    read-only commands do, instead of creating an empty one and reporting "0 documents"."""
     uri = mongo_uri(uri)
     if uri:
-        from maggma.stores import MongoURIStore
+        from hts.store.mongo import CampaignMongoStore
 
-        docs = MongoURIStore(uri, database=database, collection_name="candidates", key="id")
-        data = MongoURIStore(uri, database=database, collection_name="candidate_data", key="key")
-        return CandidateStore(docs, data, f"MongoDB {database} at {uri.split('@')[-1]}")
+        docs = CampaignMongoStore(database, "candidates", uri=uri, key="id")
+        data = CampaignMongoStore(database, "candidate_data", uri=uri, key="key")
+        return CandidateStore(docs, data, docs.description)
     from maggma.stores import MontyStore
 
     path = Path(path).resolve()
+    if must_exist and not (path / "monty.storage.cfg").is_file():
+        raise StoreURIError(f"no hts store at {path} (check --store or the config's store.path)")
     path.mkdir(parents=True, exist_ok=True)
     kw = {"database_path": str(path), "database_name": database, "storage": "sqlite"}
     docs = MontyStore("candidates", key="id", **kw)

@@ -69,7 +69,8 @@ class ElphMaker:
         from hts.tc.protocols import get_protocol
 
         return cls(protocol=get_protocol(t.protocol, **t.protocol_overrides),
-                   pseudos=load_family(t.pseudo_family, t.pseudo_dir, t.pseudopotentials or None),
+                   pseudos=load_family(t.pseudo_family, t.pseudo_dir,
+                                       {el: f.model_dump(exclude_none=True) for el, f in t.pseudopotentials.items()} or None),
                    runner=QERunner(t.qe_bin_dir, t.mpi_command, t.nprocs, t.step_timeout_s, t.npool),
                    mustar=tuple(t.mustar), max_retries=t.max_retries)
 

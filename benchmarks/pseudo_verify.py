@@ -35,7 +35,9 @@ def main() -> None:
     ap.add_argument("--ecutwfc", type=float, default=100.0)
     ap.add_argument("--k", type=int, default=12)
     ap.add_argument("--nprocs", type=int, default=1)
+    ap.add_argument("--valence", nargs="*", default=[], metavar="EL=Q", help="another GTH valence, e.g. Mg=2")
     args = ap.parse_args()
+    VALENCE.update({k: int(v) for k, v in (x.split("=") for x in args.valence)})
     rows = done_rows()
     qe = pw_version()
     for el in args.elements:

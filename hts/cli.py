@@ -256,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     from hts.cli_cluster import add_cluster_commands
 
     add_cluster_commands(sub, add_store_args)
+    from hts.cli_store import add_store_commands
+
+    add_store_commands(sub)
+    from hts.cli_label import add_label_command
+
+    add_label_command(sub, add_store_args)
     return ap
 
 
@@ -283,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, StoreURIError, StoreBusy) as exc:
         print(f"hts: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        if exc.filename is None:
+            raise
+        print(f"hts: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -74,18 +74,10 @@ def load_yaml_text(text: str):
 
 def load_yaml_file(path: str | Path, max_bytes: int = MAX_BYTES):
     """Read ``path`` (at most ``max_bytes``, UTF-8) and parse it strictly."""
-    path = Path(path)
+    from hts.user_files import UserFileError, read_text
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
-    except OSError as exc:
-        raise YAMLInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(raw) > max_bytes:
-        raise YAMLInputError(f"{path} is larger than {max_bytes // 1024} KiB; a campaign file is a few KB")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise YAMLInputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    if "\x00" in text:
-        raise YAMLInputError(f"{path} contains a NUL byte")
+        text = read_text(path, max_bytes)
+    except UserFileError as exc:
+        raise YAMLInputError(str(exc)) from None
     return load_yaml_text(text)

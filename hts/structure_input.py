@@ -88,21 +88,15 @@ def read_structure(path: str | Path):
     """Read a CIF or POSCAR file into a checked pymatgen Structure; one-line :class:`StructureInputError`."""
     from pymatgen.core import Structure
 
+    from hts.user_files import UserFileError, read_text
+
     path = Path(path)
     if not path.is_file():
         raise StructureInputError(f"structure file {path} not found")
-    size = path.stat().st_size
-    if size == 0:
-        raise StructureInputError(f"{path} is empty")
-    if size > LIMITS["max_bytes"]:
-        raise StructureInputError(f"{path} is larger than {LIMITS['max_bytes'] >> 20} MiB")
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StructureInputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    if "\x00" in text:
-        raise StructureInputError(f"{path} contains a NUL byte")
+        text = read_text(path, LIMITS["max_bytes"])
+    except UserFileError as exc:
+        raise StructureInputError(str(exc)) from None
     fmt = "cif" if path.suffix.lower() == ".cif" or "_cell_length_a" in text else "poscar"
     try:
         with warnings.catch_warnings():

@@ -65,7 +65,7 @@ def test_unreachable_or_malformed_mongodb_is_one_line(tmp_path, monkeypatch):
 
 
 def test_uris_are_redacted_and_secret_options_refused():
-    from hts.config import StoreSettings
+    from hts.config import StoreSettings, format_errors
     from hts.store.uri import redact_uri, secret_in_uri
 
     full = "mongodb://hts:s3cret@db1.example.org:27017,db2.example.org/hts?tls=true&tlsCertificateKeyFilePassword=kp"
@@ -76,7 +76,9 @@ def test_uris_are_redacted_and_secret_options_refused():
         assert secret_in_uri(uri)
         with pytest.raises(ValidationError, match="holds a secret") as exc:
             StoreSettings(uri=uri)
-        assert "kp" not in str(exc.value).replace("tlsCertificateKeyFilePassword", "") or "abc" not in str(exc.value)
+        shown = format_errors(exc.value)  # what hts prints: the field and the reason, never the value
+        assert "holds a secret" in shown and "kp" not in shown.replace("Password", "") and "abc" not in shown
+        assert ":pw@" not in shown
     assert secret_in_uri("mongodb://x509user@db.example.org/?tls=true&tlsCAFile=/etc/ca.pem") is None
 
 
@@ -104,3 +106,36 @@ def test_mongo_credentials_come_from_env_or_a_file_never_a_config(tmp_path, monk
     assert StoreSettings(uri="mongodb://db.example.org/?tls=true").uri  # no password: fine in a config
     with pytest.raises(ValidationError, match="HTS_MONGO_URI_FILE"):
         StoreSettings(uri="mongodb://hts:s3cret@db.example.org/")
+
+
+def test_a_montydb_store_of_an_earlier_hts_is_refused_then_migrated(tmp_path):
+    """Stores written before the SQLite default: read-only commands name the one command that converts them,
+    `hts store migrate` copies every document and array record, and a second run changes nothing."""
+    from maggma.stores import MontyStore
+
+    from hts.cli import main
+    from hts.store.store import StoreURIError
+
+    old = tmp_path / "old"
+    kw = {"database_path": str(old), "database_name": "hts", "storage": "sqlite"}
+    docs, data = MontyStore("candidates", key="id", **kw), MontyStore("candidate_data", key="key", **kw)
+    docs.connect()
+    data.connect()
+    rows = [_doc(i, status="relaxed" if i % 2 else "failed") for i in range(7)]
+    for r in rows:
+        r["schema_version"] = 1
+    docs.update(rows, key="id")
+    one = "hts-000000000001"
+    data.update([{"key": f"{one}:relax_trajectory", "id": one, "kind": "relax_trajectory",
+                  "data": {"energies_eV": [1.0, 0.5]}}], key="key")
+    docs.close()
+    data.close()
+    with pytest.raises(StoreURIError, match=f"hts store migrate {old}"):
+        open_store(old)
+    assert main(["query", "--store", str(old)]) == 2
+    for _ in range(2):  # idempotent
+        assert main(["store", "migrate", str(old)]) == 0
+    with open_store(old, must_exist=True) as store:
+        assert store.count() == 7 and store.count({"status": "relaxed"}) == 3
+        assert store.get(one)["schema_version"] == 2
+        assert store.get_data(one, "relax_trajectory") == {"energies_eV": [1.0, 0.5]}

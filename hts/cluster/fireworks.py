@@ -41,7 +41,7 @@ def job_store(cfg: CampaignConfig):
     uri = mongo_uri(cfg.store.uri)  # the same database as the candidates; serialized without credentials
     if uri:
         return JobStore(CampaignMongoStore(cfg.store.database, "jobflow_outputs", uri=uri, key="uuid"))
-    path = str(Path(cfg.store.path).resolve())
+    path = str(Path(cfg.store.path).resolve() / "jobflow")  # a few small documents per Firework
     return JobStore(MontyStore("jobflow_outputs", database_path=path, database_name="jobflow", storage="sqlite"))
 
 

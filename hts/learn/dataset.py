@@ -75,7 +75,9 @@ def store_table(store, campaign: str | None = None, with_features: bool = True, 
     if campaign:
         crit["campaign"] = campaign
     rows = []
-    for d in store.find(crit, sort={"id": 1}):
+    docs = store.find(crit, sort={"id": 1})
+    dos_of = store.get_data_many([d["id"] for d in docs if d.get("phonon")], "phonon_mlip") if with_features else {}
+    for d in docs:
         s = Structure.from_dict(d.get("structure") or d["structure_initial"])
         dyn, ph_engine = _dyn_stable(d)
         eng = d.get("engine") or {}
@@ -87,8 +89,7 @@ def store_table(store, campaign: str | None = None, with_features: bool = True, 
                "pressure_GPa": d["pressure_GPa"]}
         row.update(_tc_labels(d.get("tc") or {}))
         if with_features:
-            dos = store.get_data(d["id"], "phonon_mlip") if d.get("phonon") else None
-            row.update(featurize(s, d["pressure_GPa"], d, dos))
+            row.update(featurize(s, d["pressure_GPa"], d, dos_of.get(d["id"])))
         rows.append(row)
     return _ordered(pd.DataFrame(rows))
 

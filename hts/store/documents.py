@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CandidateDoc", "FINAL_STATUSES", "NEGATIVE_STATUSES", "STATUSES", "now"]
+__all__ = ["CandidateDoc", "FINAL_STATUSES", "NEGATIVE_STATUSES", "SCHEMA_VERSION", "STATUSES", "migrate_document", "now"]
 
 STATUSES = ("generated", "relaxed", "failed", "duplicate", "off_hull", "dyn_unstable", "tc_pending", "tc_done")
 NEGATIVE_STATUSES = ("failed", "duplicate", "off_hull", "dyn_unstable")
 FINAL_STATUSES = NEGATIVE_STATUSES + ("tc_pending", "tc_done")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: embedded store on SQLite (hts store migrate); documents unchanged otherwise
 
 
 def now() -> str:
@@ -73,6 +74,7 @@ class CandidateDoc(BaseModel):
     schema_version: int = SCHEMA_VERSION
 
 
+@lru_cache(maxsize=1)
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -80,3 +82,11 @@ def _version() -> str:
         return version("hts")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+def migrate_document(doc: dict) -> dict:
+    """A stored document of an earlier schema version brought to :data:`SCHEMA_VERSION`."""
+    doc = dict(doc)
+    if doc.get("schema_version", 1) < 2:
+        doc["schema_version"] = 2  # version 1 -> 2 changed the store, not the fields
+    return doc

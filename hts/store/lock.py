@@ -89,8 +89,8 @@ def _mongo_lock(coll, campaign: str, ttl_s: float):
 def campaign_lock(store, campaign: str, ttl_s: float = 600.0):
     """Hold the lock of ``campaign`` on ``store`` (a :class:`hts.store.store.CandidateStore`) while inside."""
     docs = store.docs
-    if hasattr(docs, "database_path"):  # embedded montydb
-        with _file_lock(Path(docs.database_path) / "locks", campaign):
+    if hasattr(docs, "path"):  # embedded SQLite file
+        with _file_lock(Path(docs.path).parent / "locks", campaign):
             yield
     else:
         with _mongo_lock(docs._coll.database["hts_locks"], campaign, ttl_s):

@@ -1,0 +1,72 @@
+"""``hts label``: DFT labels (pw.x scf energies, forces, stresses) at pressure for the prescreen potential."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+__all__ = ["add_label_command"]
+
+
+def _cmd_label(args) -> int:
+    import math
+
+    from hts.cli_common import store_from_args
+    from hts.label.configurations import label_configurations
+    from hts.label.dft import LabelSettings
+    from hts.label.run import export_labels, run_labels
+
+    if not all(math.isfinite(p) and 0 <= p <= 1000 for p in args.pressures):
+        print("hts label: --pressures must be finite numbers in [0, 1000] GPa", file=sys.stderr)
+        return 2
+    from pymatgen.core import Element
+
+    bad = [e for e in args.elements if not Element.is_valid_symbol(e)]
+    if bad:
+        print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
+        return 2
+    configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains), rattle_A=args.rattle_A,
+                                   n_rattle=args.n_rattle, max_atoms=args.max_atoms, prototypes=not args.no_prototypes)
+    settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
+                             nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
+    store = store_from_args(args, must_exist=False)
+    try:
+        def show(doc):
+            what = f"P {doc.get('pressure_GPa', float('nan')):.1f} GPa, {doc['wall_s']:.0f} s" if doc["status"] == "ok" \
+                else f"FAILED {doc['failure']['kind']}: {doc['failure']['message'][:80]}"
+            print(f"{doc['id']} {doc['formula']:>8} ({doc['n_atoms']} atoms, target {doc['target_pressure_GPa']:g} GPa): "
+                  f"{what}", flush=True)
+
+        print(f"{len(configs)} configurations; labelling at most {args.limit or 'all'} not yet in {store.description}",
+              file=sys.stderr)
+        counts = run_labels(store, configs, settings, Path(args.workdir), args.limit,
+                            Path(args.export) if args.export else None, progress=show)
+        if args.export:
+            n = export_labels(store, Path(args.export))
+            print(f"{n} labels in {args.export}", file=sys.stderr)
+    finally:
+        store.close()
+    print("this run: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing left to label"))
+    return 0
+
+
+def add_label_command(sub, add_store_args) -> None:
+    p = sub.add_parser("label", help="pw.x labels (energy, forces, stress) at pressure for the prescreen potential")
+    add_store_args(p)
+    p.add_argument("--elements", nargs="+", required=True, help="elements of the chemical space (H is always added)")
+    p.add_argument("--pressures", nargs="+", type=float, default=[50, 150, 300], help="GPa")
+    p.add_argument("--strains", nargs="+", type=float, default=[-0.1, 0.0, 0.1], help="volume strains around V(P)")
+    p.add_argument("--rattle-A", type=float, default=0.05)
+    p.add_argument("--n-rattle", type=int, default=1)
+    p.add_argument("--max-atoms", type=int, default=8)
+    p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
+    p.add_argument("--family", default="gth-pbe")
+    p.add_argument("--k-spacing", type=float, default=0.30, help="1/A, 2 pi included")
+    p.add_argument("--ecut-scale", type=float, default=1.0)
+    p.add_argument("--nprocs", type=int, default=1)
+    p.add_argument("--npool", type=int, default=1)
+    p.add_argument("--timeout-s", type=float, default=1800)
+    p.add_argument("--limit", type=int, default=None, help="label at most this many now (resumable)")
+    p.add_argument("--workdir", default="hts_labels")
+    p.add_argument("--export", default=None, help="JSON-lines file of every label (e.g. data/potential/labels.jsonl)")
+    p.set_defaults(func=_cmd_label)

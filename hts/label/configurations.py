@@ -1,0 +1,82 @@
+"""Configurations to label with DFT at pressure: element and hydrogen phases, hydride prototypes of the
+chemical space, each squeezed to the volume expected at 50-300 GPa, strained and rattled.
+
+Every configuration is fully determined by its origin (source, phase or prototype, pressure, volume strain,
+rattle seed), which is stored; its id is a hash of that origin, so a rerun finds what is already labelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+from pymatgen.core import Structure
+
+__all__ = ["LabelConfig", "label_configurations"]
+
+
+@dataclass
+class LabelConfig:
+    structure: Structure
+    origin: dict
+    id: str = field(init=False)
+
+    def __post_init__(self):
+        key = json.dumps(self.origin, sort_keys=True, default=str)
+        self.id = "lbl-" + hashlib.sha1(key.encode()).hexdigest()[:14]
+
+
+def _variants(base: Structure, origin: dict, pressure: float, strains, rattle_A: float, n_rattle: int) -> list[LabelConfig]:
+    """``base`` (already at its expected volume at ``pressure``) strained in volume and rattled."""
+    out = []
+    v0 = base.volume
+    for eps in strains:
+        for r in range(n_rattle):
+            s = base.copy()
+            s.scale_lattice(v0 * (1 + eps))
+            seed = int(hashlib.sha1(f"{sorted(origin.items())}|{pressure}|{eps}|{r}".encode()).hexdigest()[:8], 16)
+            if rattle_A > 0:
+                disp = np.random.default_rng(seed).normal(0.0, rattle_A, (len(s), 3))
+                s = Structure(s.lattice, s.species, s.cart_coords + disp, coords_are_cartesian=True)
+            out.append(LabelConfig(s, {**origin, "pressure_GPa": float(pressure), "volume_strain": float(eps),
+                                       "rattle_A": float(rattle_A), "rattle_seed": seed}))
+    return out
+
+
+def label_configurations(elements: list[str], pressures: list[float], strains=(-0.1, 0.0, 0.1), rattle_A: float = 0.05,
+                         n_rattle: int = 1, max_atoms: int = 8, prototypes: bool = True) -> list[LabelConfig]:
+    """Element phases (H's molecular and atomic phases included) and, with ``prototypes``, the binary hydride
+    prototypes of every non-H element in ``elements``, at each pressure, per volume strain and rattle. Volumes
+    at pressure are hts's estimates (the hull references' for elements, :mod:`hts.generate.volume` for
+    hydrides); the label's own DFT pressure is what counts."""
+    from hts.generate.substitution import substitution_candidates
+    from hts.generate.volume import target_volume
+    from hts.stability.references import element_references
+
+    binaries = []
+    if prototypes:
+        for el in sorted(set(elements) - {"H"}):
+            _, found = substitution_candidates(f"{el}-H", rules=("identity", "z_neighbour", "same_group"),
+                                               max_atoms=max_atoms)
+            binaries += found
+    out, seen = [], set()
+    for p in pressures:
+        bases: list[tuple[Structure, dict]] = []
+        for g in element_references(sorted(set(elements) | {"H"}), p):
+            bases.append((g.structure.get_primitive_structure(), {"source": "element", "element": g.origin["element"],
+                                                                 "phase": g.origin["phase"]}))
+        for b in binaries:
+            s = b.structure.get_primitive_structure()
+            s.scale_lattice(target_volume(s.composition, p))
+            bases.append((s, {"source": "prototype", "formula": s.composition.reduced_formula,
+                              "prototype": b.origin.get("prototype"), "map": b.origin.get("map")}))
+        for s, origin in bases:
+            if len(s) > max_atoms:
+                continue
+            for c in _variants(s, origin, p, strains, rattle_A, n_rattle):
+                if c.id not in seen:
+                    seen.add(c.id)
+                    out.append(c)
+    return out

@@ -1,0 +1,89 @@
+"""One DFT label: a pw.x scf of a configuration, with its energy, forces and stress and every setting recorded.
+
+Units and signs (checked against pw.x's own ``P=`` line in tests/test_label.py):
+- ``energy_eV``: total energy, eV (the pseudopotentials' energy zero; fine-tuning refits per-element offsets);
+- ``forces_eV_A``: per atom, eV/A;
+- ``stress_GPa``: 3x3, ASE's sign (positive = tensile: a compressed cell has negative diagonal stress);
+- ``pressure_GPa``: -trace(stress)/3, positive under compression, as pw.x prints it (in kbar).
+A failed run is a label document too (``status: failed`` with the typed QE failure).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LabelSettings", "scf_label"]
+
+EV_A3_TO_GPA = 160.21766208
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    family: str = "gth-pbe"
+    k_spacing_invA: float = 0.30  # reciprocal-lattice spacing (2 pi included); see docs/potential.md
+    min_k: int = 2
+    ecut_scale: float = 1.0  # x the family's suggested cutoffs
+    smearing: str = "mv"
+    degauss_Ry: float = 0.02
+    conv_thr_Ry_per_atom: float = 1e-8
+    nprocs: int = 1
+    npool: int = 1
+    timeout_s: float | None = 1800.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def scf_label(config, settings: LabelSettings, workdir: Path, family=None) -> dict:
+    """Run pw.x on ``config`` (a :class:`~hts.label.configurations.LabelConfig`); the label document."""
+    from ase.io import read
+    from ase.io.espresso import write_espresso_in
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.dft.pseudo import load_family
+    from hts.dft.qe import QEError, QERunner
+    from hts.tc.protocols import mesh
+
+    s = config.structure
+    doc = {"id": config.id, "origin": config.origin, "formula": s.composition.reduced_formula,
+           "elements": sorted({e.symbol for e in s.composition.elements}), "n_atoms": len(s),
+           "target_pressure_GPa": config.origin.get("pressure_GPa"), "structure": s.as_dict(),
+           "settings": settings.as_dict()}
+    t0 = time.time()
+    try:
+        fam = family or load_family(settings.family)
+        symbols = doc["elements"]
+        prov = fam.provenance(symbols)
+        wfc, rho = fam.cutoffs(symbols)
+        wfc, rho = round(wfc * settings.ecut_scale, 2), round(rho * settings.ecut_scale, 2)
+        k = mesh(np.asarray(s.lattice.reciprocal_lattice.abc), settings.k_spacing_invA, settings.min_k)
+        atoms = AseAtomsAdaptor.get_atoms(s)
+        data = {"control": {"calculation": "scf", "prefix": "lbl", "outdir": "./tmp", "pseudo_dir": str(fam.dir),
+                            "tprnfor": True, "tstress": True, "disk_io": "none"},
+                "system": {"ecutwfc": wfc, "ecutrho": rho, "occupations": "smearing", "smearing": settings.smearing,
+                           "degauss": settings.degauss_Ry},
+                "electrons": {"conv_thr": settings.conv_thr_Ry_per_atom * len(s), "mixing_beta": 0.4,
+                              "electron_maxstep": 150}}
+        workdir.mkdir(parents=True, exist_ok=True)
+        inp = workdir / "scf.in"
+        with open(inp, "w") as f:
+            write_espresso_in(f, atoms, input_data=data, pseudopotentials=fam.files(symbols), kpts=k)
+        doc.update(ecutwfc_Ry=wfc, ecutrho_Ry=rho, k_mesh=list(k), pseudopotentials=prov)
+        run = QERunner(nprocs=settings.nprocs, timeout_s=settings.timeout_s, npool=settings.npool).run(
+            "pw.x", inp, workdir, step="label scf")
+        out = read(run.output, format="espresso-out")
+        stress = np.asarray(out.get_stress(voigt=False)) * EV_A3_TO_GPA
+        doc.update(status="ok", energy_eV=float(out.get_potential_energy()),
+                   forces_eV_A=np.asarray(out.get_forces()).round(6).tolist(), stress_GPa=stress.round(5).tolist(),
+                   pressure_GPa=round(float(-np.trace(stress) / 3), 4), qe_version=run.version,
+                   wall_s=round(run.wall_s, 1))
+    except QEError as exc:
+        doc.update(status="failed", failure=exc.as_dict(), wall_s=round(time.time() - t0, 1))
+    except Exception as exc:  # noqa: BLE001 (a missing pseudopotential, an unreadable output: a typed record)
+        doc.update(status="failed", failure={"kind": type(exc).__name__, "step": "label", "message": str(exc)[:300]},
+                   wall_s=round(time.time() - t0, 1))
+    return doc

@@ -1,0 +1,78 @@
+"""Label configurations with pw.x, resumably: each label is written to the store's ``labels`` collection as it
+finishes (failures too), a rerun skips what is there, and the labels are exported to one JSON-lines file
+(sorted by id, atomically replaced) that the repository keeps as the potential's training data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+__all__ = ["export_labels", "import_labels", "run_labels"]
+
+EXPORT_FIELDS = ("id", "origin", "formula", "elements", "n_atoms", "target_pressure_GPa", "status", "energy_eV",
+                 "forces_eV_A", "stress_GPa", "pressure_GPa", "ecutwfc_Ry", "ecutrho_Ry", "k_mesh", "settings",
+                 "qe_version", "wall_s", "failure")
+
+
+def run_labels(store, configs, settings, workdir: Path, limit: int | None = None, export: Path | None = None,
+               export_every: int = 5, progress=None) -> Counter:
+    """Label ``configs`` not yet in ``store.labels`` (cheapest first); returns counts per status of this run."""
+    from hts.label.dft import scf_label
+
+    if export and Path(export).exists():  # labels made elsewhere (the repository's file) are not made again
+        import_labels(store, Path(export))
+    have = {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}}, properties=["id"])}
+    todo = sorted((c for c in configs if c.id not in have), key=lambda c: (len(c.structure), c.id))[:limit]
+    counts: Counter = Counter()
+    for i, c in enumerate(todo, 1):
+        wd = Path(workdir) / c.id
+        doc = scf_label(c, settings, wd)
+        store.labels.update([doc])
+        counts[doc["status"]] += 1
+        if doc["status"] == "ok":
+            shutil.rmtree(wd, ignore_errors=True)  # a failed run keeps its files to look at
+        if export and (i % export_every == 0 or i == len(todo)):
+            export_labels(store, export)
+        if progress:
+            progress(doc)
+    return counts
+
+
+def import_labels(store, path: Path) -> int:
+    """Labels of an exported file that the store lacks, put into it; returns how many."""
+    rows = [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+    have = {d["id"] for d in store.labels.query({"id": {"$in": [r["id"] for r in rows]}}, properties=["id"])}
+    new = [r for r in rows if r["id"] not in have]
+    store.labels.update(new)
+    return len(new)
+
+
+def _compact(doc: dict) -> dict:
+    from pymatgen.core import Structure
+
+    out = {k: doc[k] for k in EXPORT_FIELDS if k in doc}
+    if "lattice_A" in doc:  # already in the exported form
+        return {k: doc[k] for k in (*EXPORT_FIELDS, "lattice_A", "species", "positions_A", "pseudopotentials_md5")
+                if k in doc}
+    s = Structure.from_dict(doc["structure"])
+    out["lattice_A"] = s.lattice.matrix.round(8).tolist()
+    out["species"] = [site.specie.symbol for site in s]
+    out["positions_A"] = s.cart_coords.round(8).tolist()
+    out["pseudopotentials_md5"] = {el: f["md5"] for el, f in (doc.get("pseudopotentials") or {}).get("files", {}).items()}
+    return out
+
+
+def export_labels(store, path: Path) -> int:
+    """Every label in the store as JSON lines sorted by id; returns how many."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    docs = sorted(store.labels.query({}), key=lambda d: d["id"])
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        for d in docs:
+            f.write(json.dumps(_compact(d), sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return len(docs)

@@ -1,0 +1,72 @@
+"""DFT labels for the prescreen potential (hts.label): deterministic configurations, pw.x scf labels whose pressure
+and stress carry pw.x's own sign and units, typed failures, a resumable run and its exported file."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from hts.label.configurations import LabelConfig, label_configurations
+
+HAVE_PW = shutil.which("pw.x") is not None
+
+
+def test_configurations_are_deterministic_strained_and_rattled():
+    a = label_configurations(["Ca"], [150.0], strains=(-0.1, 0.0, 0.1), rattle_A=0.05)
+    b = label_configurations(["Ca"], [150.0], strains=(-0.1, 0.0, 0.1), rattle_A=0.05)
+    assert [c.id for c in a] == [c.id for c in b] and len({c.id for c in a}) == len(a)
+    assert {c.origin["source"] for c in a} == {"element", "prototype"}
+    assert {"CaH6", "H2", "Ca"} <= {c.structure.composition.reduced_formula for c in a}
+    by = {}
+    for c in a:
+        key = tuple(sorted((k, str(v)) for k, v in c.origin.items() if k not in ("volume_strain", "rattle_seed")))
+        by.setdefault(key, {})[c.origin["volume_strain"]] = c.structure.volume
+    for vols in by.values():
+        assert vols[-0.1] / vols[0.0] == pytest.approx(0.9) and vols[0.1] / vols[0.0] == pytest.approx(1.1)
+
+
+@pytest.mark.dft
+@pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
+def test_scf_label_units_signs_failures_and_resume(tmp_path, monkeypatch):
+    from pymatgen.core import Lattice, Structure
+
+    from hts.label.dft import LabelSettings, scf_label
+    from hts.label.run import export_labels, run_labels
+    from hts.store.store import open_store
+
+    monkeypatch.setenv("HTS_PSEUDO_CACHE", str(tmp_path / "cache"))
+    coarse = LabelSettings(family="gth-pbe", k_spacing_invA=0.8, ecut_scale=0.6, conv_thr_Ry_per_atom=1e-7)
+    al = Structure(Lattice.cubic(3.4), ["Al", "Al", "Al", "Al"], [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0.02, 0.5, 0.5]])
+    comp = LabelConfig(al, {"source": "test", "case": "squeezed Al"})
+    doc = scf_label(comp, coarse, tmp_path / "al")
+    assert doc["status"] == "ok", doc.get("failure")
+    out = (tmp_path / "al" / "scf.out").read_text()
+    kbar = float(re.search(r"P=\s*(-?[\d.]+)", out).group(1))
+    assert doc["pressure_GPa"] == pytest.approx(kbar / 10, abs=0.05)  # pw.x prints kbar, positive = compressed
+    assert doc["pressure_GPa"] > 5  # fcc Al squeezed to 9.8 A^3/atom (16.5 at zero pressure)
+    stress = np.array(doc["stress_GPa"])
+    assert np.allclose(stress, stress.T, atol=1e-3) and (np.diag(stress) < 0).all()  # ASE sign: compression < 0
+    f = np.array(doc["forces_eV_A"])
+    assert f.shape == (4, 3) and np.abs(f.sum(axis=0)).max() < 1e-3 and np.abs(f).max() > 0.01  # the displaced atom
+    assert doc["pseudopotentials"]["files"]["Al"]["md5"] and doc["qe_version"] and doc["k_mesh"]
+
+    xe = LabelConfig(Structure(Lattice.cubic(4.0), ["Xe"], [[0, 0, 0]]), {"source": "test", "case": "no Xe file"})
+    bad = scf_label(xe, coarse, tmp_path / "xe")
+    assert bad["status"] == "failed" and bad["failure"]["kind"] == "MissingPseudopotential"
+
+    store = open_store(tmp_path / "st").connect()
+    configs = label_configurations(["Li"], [100.0], strains=(0.0,), prototypes=False)[:2]
+    export = tmp_path / "labels.jsonl"
+    assert run_labels(store, configs, coarse, tmp_path / "wd", export=export) == {"ok": 2}
+    assert run_labels(store, configs, coarse, tmp_path / "wd", export=export) == {}  # resumed: nothing again
+    rows = [json.loads(x) for x in export.read_text().splitlines()]
+    assert [r["id"] for r in rows] == sorted(c.id for c in configs) and all(len(r["forces_eV_A"]) == r["n_atoms"] == len(r["species"]) for r in rows)
+    store.close()
+    fresh = open_store(tmp_path / "st2").connect()  # another machine with the repository's file only
+    assert run_labels(fresh, configs, coarse, tmp_path / "wd", export=export) == {}
+    assert export_labels(fresh, export) == 2
+    fresh.close()

@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hts.cli_label import add_label_command
 
     add_label_command(sub, add_store_args)
+    from hts.cli_potential import add_potential_commands
+
+    add_potential_commands(sub)
     return ap
 
 

@@ -5,7 +5,6 @@ Errors name the offending field, e.g. ``pressures_GPa.0: pressure must be >= 0 G
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -110,10 +109,11 @@ class RelaxSettings(_Strict):
     @field_validator("model")
     @classmethod
     def _known_model(cls, v):
-        from hts.relax.mlip import OFFLINE_MODELS
+        from hts.relax.mlip import OFFLINE_MODELS, is_finetuned
 
-        if v not in OFFLINE_MODELS:
-            raise ValueError(f"unknown relax.model {v!r}; offline models: {sorted(OFFLINE_MODELS)}")
+        if v not in OFFLINE_MODELS and not is_finetuned(v):
+            raise ValueError(f"unknown relax.model {v!r}; offline models: {sorted(OFFLINE_MODELS)}, or a fine-tuned "
+                             "model directory (hts finetune)")
         return v
 
 
@@ -177,29 +177,9 @@ class TcSettings(_Strict):
     @field_validator("protocol_overrides")
     @classmethod
     def _known_overrides(cls, v):
-        from hts.tc.protocols import PROTOCOLS, ElphProtocol
+        from hts.tc.protocols import check_overrides
 
-        known = set(ElphProtocol.__dataclass_fields__) - {"name"}
-        bad = sorted(str(k) for k in v if k not in known)
-        if bad:
-            raise ValueError(f"unknown protocol override(s) {bad}; known: {sorted(known)}")
-        for key, val in v.items():
-            kind = type(getattr(PROTOCOLS["screening"], key))
-            if key in ("k", "q"):
-                if not (isinstance(val, list) and len(val) == 3 and all(type(x) is int and 1 <= x <= 64 for x in val)):
-                    raise ValueError(f"{key} must be three integers in 1..64, got {val!r}")
-            elif key == "ecutwfc_Ry" or kind is float:
-                if type(val) not in (int, float) or not math.isfinite(val) or val <= 0:
-                    raise ValueError(f"{key} must be a positive finite number, got {val!r}")
-            elif key == "second_q_min":
-                if val is not None and (type(val) is not int or not 1 <= val <= 64):
-                    raise ValueError(f"{key} must be an integer in 1..64 or null, got {val!r}")
-            elif kind is int and (type(val) is not int or not 0 < val <= 10_000):
-                raise ValueError(f"{key} must be a positive integer, got {val!r}")
-            elif kind is bool and type(val) is not bool:
-                raise ValueError(f"{key} must be true or false, got {val!r}")
-            elif kind is str and val not in ("mv", "mp", "gaussian", "fd"):
-                raise ValueError(f"{key} must be one of mv, mp, gaussian, fd, got {val!r}")
+        check_overrides(v)
         return v
 
     @field_validator("mpi_command")
@@ -354,6 +334,19 @@ class CampaignConfig(_Strict):
                     f"generators.random.stoichiometries: {f!r} has elements {sorted(extra)} "
                     f"outside the campaign systems {self.systems}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _model_covers_elements(self):
+        from hts.relax.mlip import is_finetuned
+
+        if is_finetuned(self.relax.model):
+            import json
+
+            covered = json.loads((Path(self.relax.model) / "model.json").read_text())["elements"]
+            outside = sorted(set(self.elements) - set(covered))
+            if outside:
+                raise ValueError(f"relax.model {self.relax.model} was fine-tuned on {covered}, not {outside}")
         return self
 
     @property

@@ -70,3 +70,54 @@ def test_scf_label_units_signs_failures_and_resume(tmp_path, monkeypatch):
     assert run_labels(fresh, configs, coarse, tmp_path / "wd", export=export) == {}
     assert export_labels(fresh, export) == 2
     fresh.close()
+
+
+@pytest.mark.dft
+@pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
+def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
+    """The whole loop in miniature: coarse pw.x labels of Li and H cells, a short fine-tune with per-element offsets
+    refit and a grouped validation split, the model saved and refused for elements it never saw, a relaxation at
+    pressure with it, and a config naming it."""
+    import torch
+    from pymatgen.core import Lattice, Structure
+
+    from hts.config import CampaignConfig
+    from hts.label.dft import LabelSettings
+    from hts.label.run import run_labels
+    from hts.potential.finetune import FinetuneSettings, fit_offsets, load_finetuned, read_labels, train
+    from hts.relax.relaxer import MLIPRelaxMaker
+    from hts.store.store import open_store
+
+    monkeypatch.setenv("HTS_PSEUDO_CACHE", str(tmp_path / "cache"))
+    coarse = LabelSettings(family="gth-pbe", k_spacing_invA=0.8, ecut_scale=0.6, conv_thr_Ry_per_atom=1e-7)
+    configs = [c for c in label_configurations(["Li"], [100.0], strains=(-0.1, 0.0), prototypes=False)
+               if len(c.structure) <= 2][:6]
+    export = tmp_path / "labels.jsonl"
+    with open_store(tmp_path / "st") as store:
+        assert run_labels(store, configs, coarse, tmp_path / "wd", export=export)["ok"] == len(configs)
+    labels = read_labels(export)
+    assert {s for r in labels for s in r["species"]} == {"H", "Li"}
+    # offsets: a known shift per element is recovered exactly from energies that differ by it
+    shifted = [r["energy_eV"] - 3.0 * r["species"].count("H") + 1.5 * r["species"].count("Li") for r in labels]
+    mu = fit_offsets(labels, shifted)
+    assert mu["H"] == pytest.approx(3.0, abs=1e-6) and mu["Li"] == pytest.approx(-1.5, abs=1e-6)
+
+    out = tmp_path / "model"
+    meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4), threads=1)
+    assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0
+    assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
+    with pytest.raises(ValueError, match="not \\['La'\\]"):
+        load_finetuned(out, ["La", "H"])
+    from chgnet.model import CHGNet
+
+    tuned, _ = load_finetuned(out, ["Li", "H"])
+    s0 = labels[0]["structure"]
+    assert abs(float(tuned.predict_structure(s0)["e"]) - float(CHGNet.load(verbose=False).predict_structure(s0)["e"])) > 1e-5
+    li = Structure(Lattice.cubic(2.2), ["Li"], [[0, 0, 0]])
+    r = MLIPRelaxMaker(model=str(out), fmax=0.1, max_steps=30).relax(li, 100.0)  # 2 epochs on 6 labels: any typed end
+    assert r.ok or r.failure_type in ("not_converged", "diverged"), r.reason
+    assert "fine-tuned on" in MLIPRelaxMaker(model=str(out)).engine_version
+    assert CampaignConfig.model_validate({"name": "ft", "systems": ["Li-H"], "pressures_GPa": [100],
+                                          "relax": {"model": str(out)}}).relax.model == str(out)
+    with pytest.raises(ValueError, match="was fine-tuned on"):
+        CampaignConfig.model_validate({"name": "ft", "systems": ["La-H"], "pressures_GPa": [100], "relax": {"model": str(out)}})

@@ -15,7 +15,8 @@ import warnings
 from functools import lru_cache
 from importlib.metadata import version
 
-__all__ = ["OFFLINE_MODELS", "chgnet_inference_model", "get_calculator", "model_version", "set_torch_threads"]
+__all__ = ["OFFLINE_MODELS", "chgnet_inference_model", "get_calculator", "is_finetuned", "model_version",
+           "set_torch_threads"]
 
 # name -> (package, loader description)
 OFFLINE_MODELS = {
@@ -68,6 +69,12 @@ def chgnet_inference_model():
 def get_calculator(model: str, device: str = "cpu"):
     """ASE calculator for an offline model on ``device`` ("cpu", "cuda", "cuda:1"); cached so each
     process loads it once. A device this machine lacks raises here, once per batch, not per structure."""
+    if is_finetuned(model):  # a directory written by hts.potential.finetune
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        from hts.potential.finetune import load_finetuned
+
+        return CHGNetCalculator(load_finetuned(model)[0], use_device=device)
     if model not in OFFLINE_MODELS:
         raise ValueError(f"unknown or non-offline MLIP {model!r}; choose one of {sorted(OFFLINE_MODELS)}")
     with warnings.catch_warnings():
@@ -82,8 +89,18 @@ def get_calculator(model: str, device: str = "cpu"):
         return SevenNetCalculator(model, device=device, **kwargs)
 
 
+def is_finetuned(model: str) -> bool:
+    """True for a fine-tuned model directory (weights.pt + model.json) rather than a shipped model name."""
+    return model not in OFFLINE_MODELS and os.path.isfile(os.path.join(model, "model.json"))
+
+
 def model_version(model: str) -> str:
-    """e.g. 'sevenn 0.13.0 / 7net-mf-0 (PBE)'."""
+    """e.g. 'sevenn 0.13.0 / 7net-mf-0 (PBE)'; a fine-tuned model: its base and training-set hash."""
+    if is_finetuned(model):
+        import json
+
+        meta = json.loads(open(os.path.join(model, "model.json")).read())
+        return f"{meta['base']} fine-tuned on {meta['n_labels']} hts labels ({meta['training_hash']})"
     pkg = OFFLINE_MODELS.get(model, "?")
     suffix = " (PBE head)" if model == "7net-mf-0" else ""
     try:

@@ -94,6 +94,10 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         if self._conn is not None:
+            try:
+                self._conn.execute("PRAGMA optimize")  # planner statistics where SQLite finds them stale
+            except sqlite3.Error:
+                pass
             self._conn.close()
             self._conn = None
 

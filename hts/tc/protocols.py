@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-__all__ = ["PROTOCOLS", "ElphProtocol", "get_protocol", "mesh"]
+__all__ = ["PROTOCOLS", "ElphProtocol", "check_overrides", "get_protocol", "mesh"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,31 @@ PROTOCOLS = {
     "converged": ElphProtocol("converged", k_spacing=0.16, min_k=16, q_spacing=0.5, min_q=6, ecut_scale=1.2,
                               second_q_min=4, matdyn_mesh=30),
 }
+
+
+def check_overrides(overrides: dict) -> None:
+    """Raise ValueError unless every key names an :class:`ElphProtocol` field and every value fits it."""
+    known = set(ElphProtocol.__dataclass_fields__) - {"name"}
+    bad = sorted(str(k) for k in overrides if k not in known)
+    if bad:
+        raise ValueError(f"unknown protocol override(s) {bad}; known: {sorted(known)}")
+    for key, val in overrides.items():
+        kind = type(getattr(PROTOCOLS["screening"], key))
+        if key in ("k", "q"):
+            if not (isinstance(val, list) and len(val) == 3 and all(type(x) is int and 1 <= x <= 64 for x in val)):
+                raise ValueError(f"{key} must be three integers in 1..64, got {val!r}")
+        elif key == "ecutwfc_Ry" or kind is float:
+            if type(val) not in (int, float) or not math.isfinite(val) or val <= 0:
+                raise ValueError(f"{key} must be a positive finite number, got {val!r}")
+        elif key == "second_q_min":
+            if val is not None and (type(val) is not int or not 1 <= val <= 64):
+                raise ValueError(f"{key} must be an integer in 1..64 or null, got {val!r}")
+        elif kind is int and (type(val) is not int or not 0 < val <= 10_000):
+            raise ValueError(f"{key} must be a positive integer, got {val!r}")
+        elif kind is bool and type(val) is not bool:
+            raise ValueError(f"{key} must be true or false, got {val!r}")
+        elif kind is str and val not in ("mv", "mp", "gaussian", "fd"):
+            raise ValueError(f"{key} must be one of mv, mp, gaussian, fd, got {val!r}")
 
 
 def get_protocol(name: str, **overrides) -> ElphProtocol:

@@ -1,0 +1,39 @@
+"""``hts finetune``: fine-tune the prescreen potential (CHGNet) on hts's DFT labels."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_potential_commands"]
+
+
+def _cmd_finetune(args) -> int:
+    from hts.potential.finetune import FinetuneSettings, train
+
+    if not Path(args.labels).is_file():
+        print(f"hts finetune: no label file {args.labels} (hts label --export ...)", file=sys.stderr)
+        return 2
+    settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed)
+    try:
+        meta = train(Path(args.labels), Path(args.out), settings, threads=args.threads)
+    except ValueError as exc:
+        print(f"hts finetune: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: meta[k] for k in ("training_hash", "n_labels", "n_train", "n_val", "elements",
+                                           "train_wall_s")}))
+    print(f"fine-tuned model in {args.out}: use it with relax.model: {Path(args.out).resolve()}")
+    return 0
+
+
+def add_potential_commands(sub) -> None:
+    p = sub.add_parser("finetune", help="fine-tune CHGNet on DFT labels (data/potential/labels.jsonl)")
+    p.add_argument("--labels", default="data/potential/labels.jsonl")
+    p.add_argument("--out", required=True, help="model directory (weights.pt + model.json)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_finetune)

@@ -1,0 +1,1 @@
+"""The prescreen potential fine-tuned on hts's own DFT labels (hts.label)."""

@@ -1,0 +1,175 @@
+"""Fine-tune CHGNet on hts's own pw.x labels at pressure.
+
+- **Labels**: ``data/potential/labels.jsonl`` (:mod:`hts.label`): total energy (eV), forces (eV/A), stress (GPa,
+  ASE sign: compression negative). CHGNet's ``s`` output is in GPa with the same sign (a squeezed fcc Al cell
+  gives -98 GPa on its diagonal), so stresses go in unchanged; the check is :func:`stress_sign_check`.
+- **Energy zero**: pseudopotentials and CHGNet's training data (VASP PAW) differ by a constant per element.
+  :func:`fit_offsets` fits one offset per element (least squares of DFT minus model total energy over the
+  element counts); the labels are shifted by them before training, and the offsets travel with the model, so
+  formation enthalpies (offset-invariant) are what the model learns.
+- **Split**: grouped by prototype (``origin.source`` + phase or prototype formula), never by random frame, so
+  validation cells are of prototypes the model did not see.
+- **Saved model**: a directory with ``weights.pt`` (a state dict: loading runs no code) and ``model.json``
+  (training-set hash, element coverage, offsets, settings, metrics). :func:`load_finetuned` refuses elements
+  outside the coverage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["FinetuneSettings", "fit_offsets", "grouped_split", "load_finetuned", "read_labels", "stress_sign_check",
+           "train"]
+
+
+@dataclass(frozen=True)
+class FinetuneSettings:
+    epochs: int = 20
+    learning_rate: float = 3e-4
+    batch_size: int = 8
+    energy_loss_ratio: float = 1.0
+    force_loss_ratio: float = 1.0
+    stress_loss_ratio: float = 0.1
+    trainable: tuple[str, ...] = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
+    val_share: float = 0.2
+    seed: int = 0
+
+
+def read_labels(path: Path) -> list[dict]:
+    """The ``ok`` labels of an exported file, each with a pymatgen Structure under ``structure``."""
+    from pymatgen.core import Lattice, Structure
+
+    out = []
+    for line in Path(path).read_text().splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        if r.get("status") != "ok":
+            continue
+        r["structure"] = Structure(Lattice(r["lattice_A"]), r["species"], r["positions_A"], coords_are_cartesian=True)
+        out.append(r)
+    return out
+
+
+def _group(label: dict) -> str:
+    o = label["origin"]
+    return f"{o.get('source')}:{o.get('element') or o.get('formula')}:{o.get('phase') or o.get('prototype')}"
+
+
+def grouped_split(labels: list[dict], val_share: float, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Indices (train, validation) with every prototype group wholly on one side."""
+    groups = sorted({_group(r) for r in labels})
+    rng = np.random.default_rng(seed)
+    rng.shuffle(groups)
+    n_val = max(1, int(round(val_share * len(groups)))) if len(groups) > 1 else 0
+    val_groups = set(groups[:n_val])
+    train = [i for i, r in enumerate(labels) if _group(r) not in val_groups]
+    val = [i for i, r in enumerate(labels) if _group(r) in val_groups]
+    return train, val
+
+
+def fit_offsets(labels: list[dict], model_energies_eV: list[float]) -> dict[str, float]:
+    """Per-element offsets mu (eV/atom) minimising sum (E_dft - E_model - sum_el n_el mu_el)^2."""
+    elements = sorted({s for r in labels for s in r["species"]})
+    a = np.array([[r["species"].count(e) for e in elements] for r in labels], dtype=float)
+    b = np.array([r["energy_eV"] - em for r, em in zip(labels, model_energies_eV)])
+    mu, *_ = np.linalg.lstsq(a, b, rcond=None)
+    return {e: float(m) for e, m in zip(elements, mu)}
+
+
+def shifted_energy(label: dict, offsets: dict[str, float]) -> float:
+    """DFT total energy minus the per-element offsets (eV): on the model's energy scale."""
+    return label["energy_eV"] - sum(offsets[s] for s in label["species"])
+
+
+def stress_sign_check(model=None) -> float:
+    """CHGNet's diagonal stress (GPa) for fcc Al squeezed to 9.8 A^3/atom: negative means ASE's sign."""
+    from chgnet.model import CHGNet
+    from pymatgen.core import Lattice, Structure
+
+    model = model or CHGNet.load(verbose=False)
+    s = Structure(Lattice.cubic(3.4), ["Al"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    return float(np.mean(np.diag(model.predict_structure(s)["s"])))
+
+
+def training_hash(labels: list[dict]) -> str:
+    h = hashlib.sha256()
+    for r in sorted(labels, key=lambda r: r["id"]):
+        h.update(json.dumps([r["id"], r["energy_eV"], r["forces_eV_A"], r["stress_GPa"]]).encode())
+    return h.hexdigest()[:16]
+
+
+def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = FinetuneSettings(), threads: int = 2) -> dict:
+    """Fine-tune CHGNet on the labels of ``labels_path``; writes ``out_dir``/weights.pt and model.json."""
+    import torch
+    from chgnet.data.dataset import StructureData
+    from chgnet.model import CHGNet
+    from chgnet.trainer import Trainer
+    from torch.utils.data import DataLoader
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(settings.seed)
+    labels = read_labels(labels_path)
+    if len(labels) < 4:
+        raise ValueError(f"{labels_path}: {len(labels)} usable labels; at least 4 are needed")
+    model = CHGNet.load(verbose=False)
+    base = [float(p["e"]) * len(r["species"]) for r, p in zip(labels, model.predict_structure(
+        [r["structure"] for r in labels], batch_size=16))]
+    offsets = fit_offsets(labels, base)
+    tr, va = grouped_split(labels, settings.val_share, settings.seed)
+    if not va:
+        va = tr[-1:]
+
+    def data(idx):
+        return StructureData([labels[i]["structure"] for i in idx],
+                             [shifted_energy(labels[i], offsets) / len(labels[i]["species"]) for i in idx],
+                             [labels[i]["forces_eV_A"] for i in idx],
+                             stresses=[labels[i]["stress_GPa"] for i in idx], shuffle=False)
+
+    from chgnet.data.dataset import collate_graphs
+
+    train_loader = DataLoader(data(tr), batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
+    val_loader = DataLoader(data(va), batch_size=settings.batch_size, collate_fn=collate_graphs)
+    for name, p in model.named_parameters():
+        p.requires_grad = any(name.startswith(t) for t in settings.trainable)
+    trainer = Trainer(model=model, targets="efs", energy_loss_ratio=settings.energy_loss_ratio,
+                      force_loss_ratio=settings.force_loss_ratio, stress_loss_ratio=settings.stress_loss_ratio,
+                      optimizer="Adam", scheduler="CosLR", criterion="MSE", epochs=settings.epochs,
+                      learning_rate=settings.learning_rate, use_device="cpu", print_freq=10**9,
+                      torch_seed=settings.seed, data_seed=settings.seed)
+    t0 = time.time()
+    trainer.train(train_loader, val_loader, save_dir=str(out_dir / "trainer"))
+    best = trainer.best_model or trainer.model
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(best.state_dict(), out_dir / "weights.pt")
+    meta = {"base": "chgnet 0.3.0", "training_hash": training_hash(labels), "n_labels": len(labels),
+            "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets), "offsets_eV_per_atom": offsets,
+            "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
+            "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "labels_file": str(labels_path),
+            "val_groups": sorted({_group(labels[i]) for i in va})}
+    (out_dir / "model.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+def load_finetuned(model_dir: Path, elements: list[str] | None = None):
+    """(CHGNet with the fine-tuned weights, its model.json); refuses ``elements`` outside its coverage."""
+    import torch
+
+    from hts.relax.mlip import chgnet_inference_model
+
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "model.json").read_text())
+    if elements is not None:
+        outside = sorted(set(elements) - set(meta["elements"]))
+        if outside:
+            raise ValueError(f"fine-tuned model {model_dir} covers {meta['elements']}, not {outside}")
+    model = chgnet_inference_model()
+    model.load_state_dict(torch.load(model_dir / "weights.pt", map_location="cpu", weights_only=True))
+    model.eval()
+    return model, meta

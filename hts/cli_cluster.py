@@ -12,7 +12,10 @@ def _cmd_submit(args) -> int:
     from hts.cluster.fireworks import launchpad_from_file, submit
     from hts.config import load_config
 
+    from hts.store.store import open_store
+
     cfg = load_config(args.config)
+    open_store(cfg.store.path, cfg.store.uri, cfg.store.database).connect().close()  # reachable, and there from now on
     fw_id, msg = submit(cfg, launchpad_from_file(args.launchpad), args.batch_size, add=args.add)
     print(msg)
     return 0

@@ -19,8 +19,8 @@ HTS = [str(Path(sys.executable).parent / "hts")]
 def test_second_run_refused_query_reads_while_run_writes(tmp_path):
     cfg = {"name": "lock-MgH", "systems": ["Mg-H"], "pressures_GPa": [50],
            "generators": {"substitution": {"enabled": False},
-                          "random": {"n_structures": 3, "stoichiometries": ["MgH2"], "max_atoms": 3, "seed": 1}},
-           "relax": {"model": "chgnet", "fmax_eV_A": 0.1, "max_steps": 30}, "references": {"element_phases": 1},
+                          "random": {"n_structures": 2, "stoichiometries": ["MgH2"], "max_atoms": 3, "seed": 1}},
+           "relax": {"model": "chgnet", "fmax_eV_A": 0.1, "max_steps": 10}, "references": {"element_phases": 1, "max_steps": 10},
            "phonons": {"enabled": False}, "store": {"path": str(tmp_path / "store")}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     first = subprocess.Popen(HTS + ["run", "c.yaml", "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
@@ -40,10 +40,10 @@ def test_second_run_refused_query_reads_while_run_writes(tmp_path):
         assert q.returncode == 0, q.stderr
         seen.append(len(json.loads(q.stdout)))
     assert first.returncode == 0, first.communicate()[1][-2000:]
-    assert seen and seen[-1] <= 3 and max(seen) <= 3
+    assert seen and max(seen) <= 2
     final = json.loads(subprocess.run(HTS + ["query", "--store", "store", "--format", "json"], cwd=tmp_path,
                                       capture_output=True, text=True).stdout)
-    assert len(final) == 3
+    assert len(final) == 2
 
 
 def test_a_killed_run_leaves_the_lock_free(tmp_path):

@@ -30,7 +30,7 @@ def _campaign(name: str, n: int) -> dict:
     return {"name": name, "systems": ["Mg-H"], "pressures_GPa": [50],
             "generators": {"substitution": {"enabled": False},
                            "random": {"n_structures": n, "stoichiometries": ["MgH2"], "max_atoms": 6, "seed": 2}},
-            "relax": {"model": "chgnet", "fmax_eV_A": 0.02, "max_steps": 40}, "references": {"element_phases": 1},
+            "relax": {"model": "chgnet", "fmax_eV_A": 0.02, "max_steps": 25}, "references": {"element_phases": 1},
             "phonons": {"enabled": False}}
 
 

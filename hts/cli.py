@@ -151,6 +151,8 @@ def _tc_formula_inputs(args) -> str | None:
 
 
 def _cmd_tc_formula(args) -> int:
+    import math
+
     from hts.tc.formulas import allen_dynes_tc, mcmillan_allen_dynes_tc, mcmillan_tc
 
     why = _tc_formula_inputs(args)
@@ -165,8 +167,8 @@ def _cmd_tc_formula(args) -> int:
     }
     if args.theta_d:
         out["mcmillan_theta_d"] = mcmillan_tc(args.lam, args.theta_d, args.mustar)
-    out = {k: (None if isinstance(v, (float, complex)) and not (isinstance(v, float) and v == v and abs(v) != float("inf"))
-               else v) for k, v in out.items()}  # no NaN, inf or complex reaches the JSON
+    out = {k: None if isinstance(v, complex) or (isinstance(v, float) and not math.isfinite(v)) else v
+           for k, v in out.items()}  # no NaN, inf or complex reaches the JSON
     if args.json:
         print(json.dumps(out, allow_nan=False))
     else:

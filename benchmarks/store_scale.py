@@ -144,19 +144,23 @@ def campaign_overhead(n: int, workdir: Path, real_sample: int) -> dict:
     from hts.relax.mlip import get_calculator
 
     get_calculator("chgnet", "cpu")  # the model load happens once per worker; not the engine's per-candidate cost
+    import hts.stages.relax as relax_stage
+
+    real_maker = relax_stage.relax_maker
+    relax_stage.relax_maker = lambda c: StandIn(**{f: getattr(m, f) for m in [real_maker(c)] for f in m.__dataclass_fields__})
     store = open_store(cfg.store.path).connect()
     camp = Campaign(cfg, store)
-    camp.maker = StandIn(**{f: getattr(camp.maker, f) for f in camp.maker.__dataclass_fields__})
     stages = {}
     t0 = time.perf_counter()
     for name in ("generate", "relax", "dedup", "hull", "phonons"):
         t = time.perf_counter()
-        getattr(camp, f"stage_{name}")()
+        camp.run_stage(name)
         stages[name] = time.perf_counter() - t
     total = time.perf_counter() - t0
     ncand = store.count({"campaign": "overhead", "role": "candidate"})
     cells = [d["structure_initial"] for d in store.find({"campaign": "overhead", "role": "candidate"})[:real_sample]]
     store.close()
+    relax_stage.relax_maker = real_maker
     from pymatgen.core import Structure
 
     real = MLIPRelaxMaker(model="chgnet", fmax=0.05, max_steps=200, optimizer="BFGS", keep_symmetry=True)

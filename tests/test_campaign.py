@@ -66,7 +66,7 @@ def test_second_run_adds_nothing(campaign_store):
     before = {d["id"]: (d["status"], d.get("enthalpy_eV_per_atom")) for d in store.find({"campaign": cfg.name})}
     second = Campaign(cfg, store).run()
     after = {d["id"]: (d["status"], d.get("enthalpy_eV_per_atom")) for d in store.find({"campaign": cfg.name})}
-    assert second.new == 0 and second.relaxed == 0 and second.duplicates == 0
+    assert not second.stages["generate"] and not second.stages["relax"] and not second.stages["dedup"], second.stages
     assert after == before
 
 

@@ -210,7 +210,7 @@ def test_campaign_tc_stage_one_failure_does_not_stop_the_others(tmp_path):
                      "origin": {}, "status": "tc_pending", "structure_initial": s.as_dict(), "structure": s.as_dict(),
                      "e_above_hull_meV": ehull})
     store.upsert(docs)
-    Campaign(cfg, store).stage_tc()
+    Campaign(cfg, store).run_stage("tc")
     al, lah_doc = store.get("c-al"), store.get("c-lah")
     assert lah_doc["status"] == "failed" and lah_doc["stage"] == "dfpt" and "missing_pseudopotential" in lah_doc["reason"]
     assert al["status"] == "tc_done", al.get("reason")
@@ -285,7 +285,7 @@ def test_dft_rescreen_recomputes_the_hull(tmp_path):
     cfg = {"name": "dft-hull", "systems": ["Si-H"], "pressures_GPa": [50.0], "store": {"path": str(tmp_path / "store")},
            "tc": {"enabled": True, "protocol": "smoke", "dft_rescreen": True, "nprocs": NPROCS, "workdir": str(tmp_path / "w"),
                   "pseudo_family": "debian-pbe", "protocol_overrides": {"k": [4, 4, 4]}}}
-    Campaign(CampaignConfig.model_validate(cfg), store).stage_dft_hull()
+    Campaign(CampaignConfig.model_validate(cfg), store).run_stage("dft_hull")
     h, a, c = (store.get(i) for i in ("r-h", "r-si", "c-sih2"))
     for d in (h, a, c):
         assert d["dft"]["ok"], d["dft"]
@@ -301,7 +301,7 @@ def test_dft_rescreen_recomputes_the_hull(tmp_path):
         c.pop("dft")  # force the candidate again; the references keep their DFT result
         c.pop("dft_hull")
         store.upsert([c])
-        Campaign(CampaignConfig.model_validate(cfg), store).stage_dft_hull()
+        Campaign(CampaignConfig.model_validate(cfg), store).run_stage("dft_hull")
         c2 = store.get("c-sih2")
         assert c2["status"] == "off_hull" and c2["stage"] == "dft_hull" and "DFT:" in c2["reason"]
         assert store.get("r-h")["dft"]["wall_s"] == h["dft"]["wall_s"]

@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 from pymatgen.core import Lattice, Structure
 
+from hts.store.documents import SCHEMA_VERSION
 from hts.store.store import open_store
 
 S = Structure(Lattice.cubic(3.0), ["La", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]]).as_dict()
@@ -124,6 +125,7 @@ def test_a_montydb_store_of_an_earlier_hts_is_refused_then_migrated(tmp_path):
     rows = [_doc(i, status="relaxed" if i % 2 else "failed") for i in range(7)]
     for r in rows:
         r["schema_version"] = 1
+    rows[1].update(dedup_checked=True, e_above_hull_meV=12.5, decomposition={"MgH2": 1.0})  # schema 2 fields
     docs.update(rows, key="id")
     one = "hts-000000000001"
     data.update([{"key": f"{one}:relax_trajectory", "id": one, "kind": "relax_trajectory",
@@ -137,5 +139,34 @@ def test_a_montydb_store_of_an_earlier_hts_is_refused_then_migrated(tmp_path):
         assert main(["store", "migrate", str(old)]) == 0
     with open_store(old, must_exist=True) as store:
         assert store.count() == 7 and store.count({"status": "relaxed"}) == 3
-        assert store.get(one)["schema_version"] == 2
+        d = store.get(one)
+        assert d["schema_version"] == SCHEMA_VERSION == 3 and "dedup_checked" not in d and "decomposition" not in d
+        assert d["dedup"]["checked"] and d["hull"] == {"e_above_hull_meV": 12.5, "decomposition": {"MgH2": 1.0},
+                                                       "threshold_meV": None}
         assert store.get_data(one, "relax_trajectory") == {"energies_eV": [1.0, 0.5]}
+
+
+def test_documents_are_typed_and_an_old_schema_store_migrates(tmp_path):
+    """Undeclared fields are refused by name; a schema-2 SQLite store is brought to the current schema by
+    `hts store migrate` (dedup and hull blocks), once."""
+    from hts.cli import main
+
+    with open_store(tmp_path / "s") as store:
+        with pytest.raises(ValidationError, match="dedup_cheked"):
+            store.upsert([_doc(1, schema_version=SCHEMA_VERSION, dedup_cheked=True)])
+        with pytest.raises(ValidationError, match="status"):
+            store.upsert([_doc(1, status="relaxd")])
+        assert store.count() == 0
+        store.upsert([_doc(1)])
+        old = {**store.get("hts-000000000001"), "schema_version": 2, "dedup_checked": True, "e_above_hull_meV": 3.0,
+               "decomposition": {"LaH": 1.0}}
+        old.pop("dedup", None)
+        store.docs.update([old], key="id")  # as an earlier hts wrote it, bypassing validation
+    assert main(["store", "migrate", str(tmp_path / "s")]) == 0
+    with open_store(tmp_path / "s") as store:
+        d = store.get("hts-000000000001")
+        assert d["schema_version"] == 3 and d["dedup"] == {"checked": True, "method": d["dedup"]["method"]}
+        assert d["hull"]["decomposition"] == {"LaH": 1.0} and "decomposition" not in d and "dedup_checked" not in d
+        from hts.store.store import migrate_schema
+
+        assert migrate_schema(store) == 0

@@ -1,6 +1,6 @@
 """A campaign as a FireWorks workflow on a LaunchPad.
 
-``submit`` converts the jobflow Flow (flows/campaign.py) with ``flow_to_workflow`` and tags
+``submit`` converts the jobflow Flow (hts.workflow) with ``flow_to_workflow`` and tags
 every Firework spec with ``hts_campaign``; the workflow metadata carries the campaign name,
 so submitting the same campaign twice adds nothing. ``status`` counts Fireworks per state
 and candidates per status and groups the last errors; ``resume`` finds lost runs
@@ -66,7 +66,7 @@ def submit(cfg: CampaignConfig, lp, batch_size: int = 20, add: bool = False) -> 
     """
     from jobflow.managers.fireworks import flow_to_workflow
 
-    from flows.campaign import campaign_flow
+    from hts.workflow import campaign_flow
 
     cfg = absolute_store(cfg)
     old = _existing(lp, cfg.name)
@@ -77,7 +77,7 @@ def submit(cfg: CampaignConfig, lp, batch_size: int = 20, add: bool = False) -> 
     n_add = lp.workflows.count_documents({"metadata.hts_campaign": cfg.name}) if old else 0
     flow = campaign_flow(cfg, batch_size, only_new=bool(old))
     wf = flow_to_workflow(flow, store=job_store(cfg))
-    wf.metadata.update({"hts_campaign": cfg.name, "hts_addition": n_add})  # Firework specs: flows.campaign._tagged
+    wf.metadata.update({"hts_campaign": cfg.name, "hts_addition": n_add})  # Firework specs: hts.workflow._tagged
     ids = lp.add_wf(wf)
     first = min(ids.values())
     what = f"addition {n_add} to campaign {cfg.name!r} submitted" if old else f"campaign {cfg.name!r} submitted"
@@ -107,36 +107,33 @@ def status(lp, store, campaign: str) -> dict:
     return {"fireworks": dict(states), "candidates": store.status_counts(campaign), "errors": dict(errors.most_common(10))}
 
 
-# candidates a Firework of each stage is still to finish (the others already have their result)
-_PENDING = {"relax": ("generated",), "dedup": ("relaxed",), "hull": ("relaxed",), "phonons": ("relaxed",),
-            "select": ("tc_pending",), "dft_hull": ("tc_pending",), "tc": ("tc_pending",)}
-
-
 def _note_attempt(spec: dict, fw_id: int, reason: str, final: bool) -> int:
-    """Append a failed attempt (``reason``) to the candidates a Firework (its ``spec``) was still to finish;
-    with ``final`` (retry limit reached) they become typed failure records. Returns how many were touched."""
+    """Append a failed attempt (``reason``) to the candidates a Firework (its ``spec``) was still to finish
+    (its stage's input statuses in the stage table); with ``final`` (retry limit reached) they become typed
+    failure records. Returns how many were touched."""
     from hts.config import StoreSettings
-    from hts.store.documents import now
+    from hts.stages.table import stage as stage_of
+    from hts.store.documents import Status, now
     from hts.store.store import open_store
 
-    stage = spec.get("hts_stage")
-    if stage not in _PENDING:
+    try:
+        pending = stage_of(spec.get("hts_stage", "")).inputs
+        where = StoreSettings.model_validate(spec["hts_store"])
+    except KeyError:  # not an hts Firework
         return 0
-    try:  # the campaign config the Firework's job was built with (flows.campaign: first argument)
-        where = StoreSettings.model_validate(spec["_tasks"][0]["job"]["function_args"][0]["store"])
-    except (KeyError, IndexError, TypeError):
+    if not pending:
         return 0
-    crit = {"campaign": spec["hts_campaign"], "status": {"$in": list(_PENDING[stage])}}
+    crit = {"campaign": spec["hts_campaign"], "status": {"$in": list(pending)}}
     if "hts_candidates" in spec:
         crit["id"] = {"$in": spec["hts_candidates"]}
     store = open_store(where.path, where.uri, where.database).connect()
     try:
         docs = store.find(crit)
         for d in docs:
-            d["attempts"] = d.get("attempts", []) + [{"stage": stage, "ok": False, "reason": reason, "fw_id": fw_id,
-                                                      "at": now()}]
+            d["attempts"] = d.get("attempts", []) + [{"stage": spec["hts_stage"], "ok": False, "reason": reason,
+                                                      "fw_id": fw_id, "at": now()}]
             if final:
-                d.update(status="failed", stage=stage, reason=reason, failure_type="workflow")
+                d.update(status=Status.FAILED.value, stage=spec["hts_stage"], reason=reason, failure_type="workflow")
         store.upsert(docs)
     finally:
         store.close()

@@ -15,7 +15,7 @@ from pymatgen.core import Structure
 
 from hts.learn.features import FEATURES, featurize
 
-__all__ = ["COLUMNS", "store_table", "compsc_table", "write_table", "table_hash"]
+__all__ = ["COLUMNS", "docs_table", "store_table", "compsc_table", "write_table", "table_hash"]
 
 COLUMNS: dict[str, tuple[str, str]] = {
     "id": ("", "candidate id (store) or compsc-<ID>"),
@@ -74,9 +74,14 @@ def store_table(store, campaign: str | None = None, with_features: bool = True, 
     crit: dict = {"role": {"$in": list(roles)}}
     if campaign:
         crit["campaign"] = campaign
-    rows = []
     docs = store.find(crit, sort={"id": 1})
     dos_of = store.get_data_many([d["id"] for d in docs if d.get("phonon")], "phonon_mlip") if with_features else {}
+    return docs_table(docs, dos_of, with_features)
+
+
+def docs_table(docs: list[dict], dos_of: dict[str, dict], with_features: bool = True) -> pd.DataFrame:
+    """Candidate documents as the table (``dos_of``: their MLIP phonon arrays by id, for the features)."""
+    rows = []
     for d in docs:
         s = Structure.from_dict(d.get("structure") or d["structure_initial"])
         dyn, ph_engine = _dyn_stable(d)

@@ -28,12 +28,13 @@ def hull_phases(pool: list[dict], group: list[dict]) -> list[dict]:
             best[f] = d
     want = {f for f, d in best.items() if d["nelements"] == 1}
     for d in group:
-        want |= {f for f in (d.get("decomposition") or {}) if f in best}
+        want |= {f for f in (d.get("hull") or {}).get("decomposition", {}) if f in best}
     return [best[f] for f in sorted(want)]
 
 
-def dft_rescreen(store, cfg, maker, cands: list[dict]) -> None:
-    """Re-relax ``cands`` and their hull phases with ``maker`` (an ElphMaker); store verdicts on ``store``."""
+def dft_rescreen(cfg, maker, cands: list[dict], references: list[dict]):
+    """Re-relax ``cands`` and their hull phases (from ``references``: relaxed reference documents) with
+    ``maker`` (an ElphMaker); yields the documents changed, each DFT relaxation as it finishes."""
     t = cfg.tc
     key = {"protocol": t.protocol, "pseudo_family": t.pseudo_family}
     thr = cfg.stability.hull_threshold_meV
@@ -46,33 +47,39 @@ def dft_rescreen(store, cfg, maker, cands: list[dict]) -> None:
                         "failure": r.failure, "wall_s": r.tc.get("wall_s"), "warnings": r.tc.get("warnings", [])}
             if r.ok:
                 d["structure_dft"] = r.structure.as_dict()
-            store.upsert([d])
+            fresh.append(d)
         return d["dft"]
 
+    fresh: list[dict] = []
     for system in cfg.systems:
         els = set(system.split("-"))
         for p in cfg.pressures_GPa:
             group = [d for d in cands if d["system"] == system and d["pressure_GPa"] == p]
             if not group:
                 continue
-            pool = [d for d in store.find({"status": "relaxed", "role": "reference", "pressure_GPa": p,
-                                           "engine.model": cfg.relax.model}) if set(d["chemsys"].split("-")) <= els]
+            pool = [d for d in references if d["pressure_GPa"] == p and set(d["chemsys"].split("-")) <= els]
             entries = {}
             for r in hull_phases(pool, group):
                 res = dft(r)
+                if fresh:
+                    yield fresh
+                    fresh = []
                 if res["ok"]:
                     comp = Composition(r["formula"])
                     entries[r["id"]] = (comp, res["enthalpy_eV_per_atom"] * comp.num_atoms)
             missing = els - {str(e) for c, _ in entries.values() if len(c.elements) == 1 for e in c.elements}
             for d in group:
                 res = dft(d)
+                if fresh:
+                    yield fresh
+                    fresh = []
                 if res["ok"]:
                     entries[d["id"]] = (Structure.from_dict(d["structure"]).composition,
                                         res["enthalpy_eV_per_atom"] * len(d["structure"]["sites"]))
             hull = {} if missing else enthalpy_hull(entries)[1]
             for d in group:
                 _verdict(d, hull, entries, missing, p, thr)
-                store.upsert([d])
+            yield group
 
 
 def _verdict(d: dict, hull: dict, entries: dict, missing: set, p: float, thr: float) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from maggma.core import Store
 
-from hts.store.documents import CandidateDoc, now
+from hts.store.documents import CandidateDoc, migrate_document, now
 from hts.store.uri import StoreURIError, mongo_uri
 
 __all__ = ["CandidateStore", "StoreURIError", "migrate_montydb", "mongo_uri", "open_store"]
@@ -69,7 +69,7 @@ class CandidateStore:
             return
         clean = []
         for d in docs:
-            d = CandidateDoc.model_validate(d).model_dump(mode="json")
+            d = CandidateDoc.model_validate(migrate_document(d)).to_store()
             if stamp:
                 d["provenance"]["updated"] = now()
             clean.append(d)
@@ -113,6 +113,10 @@ class CandidateStore:
         keys = [f"{i}:{kind}" for i in doc_ids]
         return {d["id"]: d["data"] for d in self.data.query({"key": {"$in": keys}})} if keys else {}
 
+    def data_of(self, doc_id: str) -> dict[str, dict]:
+        """{kind: payload} of every record of one id."""
+        return {d["kind"]: d["data"] for d in self.data.query({"id": doc_id})}
+
     def get_data(self, doc_id: str, kind: str) -> dict | None:
         d = self.data.query_one({"key": f"{doc_id}:{kind}"})
         return None if d is None else d["data"]
@@ -146,6 +150,17 @@ def open_store(path: str | Path = "hts_store", uri: str | None = None, database:
     data = SQLiteStore(file, "candidate_data", key="key", indexed=("key", "id", "kind"))
     labels = SQLiteStore(file, "labels", key="id", indexed=("id", "status", "formula", "target_pressure_GPa"))
     return CandidateStore(docs, data, f"embedded store {path / EMBEDDED_FILE}", labels)
+
+
+def migrate_schema(store: CandidateStore, batch: int = 500) -> int:
+    """Bring documents of an earlier schema version to the current one (:func:`migrate_document`), in
+    bulk writes; returns how many. Idempotent."""
+    from hts.store.documents import SCHEMA_VERSION
+
+    old = [d["id"] for d in store.find({"schema_version": {"$lt": SCHEMA_VERSION}}, properties=["id"])]
+    for i in range(0, len(old), batch):
+        store.upsert(store.find({"id": {"$in": old[i:i + batch]}}), stamp=False)  # upsert migrates
+    return len(old)
 
 
 def migrate_montydb(path: str | Path, database: str = "hts", batch: int = 500) -> dict[str, int]:

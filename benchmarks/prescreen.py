@@ -27,8 +27,9 @@ warnings.filterwarnings("ignore")
 def cells(n: int, pressure: float):
     from hts.generate.random_cells import random_candidates
 
-    gens = random_candidates(["LaH6", "YH6", "CaH6", "LaYH12", "H3S", "MgH6", "YH3"], n, pressure, seed=11,
-                             formula_units=[1], max_atoms=32)
+    forms = {"H-La": "LaH6", "H-Y": "YH6", "Ca-H": "CaH6", "H-La-Y": "LaYH12", "H-S": "H3S", "H-Mg": "MgH6"}
+    gens = [g for sys, f in forms.items()
+            for g in random_candidates(sys, [f], -(-n // len(forms)), pressure, seed=11, formula_units=[1], max_atoms=32)][:n]
     # Niggli-reduced, as MLIPRelaxMaker.relax reduces every cell: all three legs start from the same cells and do
     # the same optimizer steps (printed per leg), so the ratios measure the engines, not the starting cells
     return [g.structure.get_reduced_structure() for g in gens]

@@ -59,13 +59,21 @@ class SubstitutionSettings(_Strict):
 
 
 class RandomSettings(_Strict):
-    """AIRSS-style random symmetric cells (pyxtal)."""
+    """AIRSS-style random symmetric cells (pyxtal), ``n_structures`` distinct cells per system and pressure.
+
+    A system takes the stoichiometries whose elements are exactly its own; formula units count the
+    primitive cell; space groups are drawn by how many Wyckoff combinations hold the composition.
+    Relaxations of random cells are abandoned after ``abandon_after_steps`` when their enthalpy is more
+    than ``abandon_above_meV_per_atom`` above the best of that composition and pressure so far."""
 
     enabled: bool = True
     n_structures: int = Field(20, ge=0)
     stoichiometries: list[str] = Field(default_factory=list)  # e.g. ["LaYH6"]; empty: from prototypes
     formula_units: list[Annotated[int, Field(ge=1, le=64)]] = Field(default=[1], min_length=1)
-    space_groups: list[int] | None = Field(None, min_length=1)  # None: sample 2..230 weighted to high symmetry
+    space_groups: list[int] | None = Field(None, min_length=1)  # None: hts.generate.random_cells.DEFAULT_SPACE_GROUPS
+    h2_units: bool = False  # hydrogen placed as H2 molecules (random orientation) instead of atoms
+    abandon_after_steps: int = Field(15, ge=1)
+    abandon_above_meV_per_atom: float | None = Field(500.0, gt=0)
     max_atoms: int = Field(16, ge=1, le=500)
     seed: int = Field(0, ge=0, lt=2**63)
     # minimum separations in Angstrom at 100 GPa, scaled by (V(P)/V(100))^(1/3)

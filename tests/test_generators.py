@@ -28,7 +28,7 @@ def test_substitution_makes_ordered_ternaries_and_binaries():
 
 
 def test_random_cells_are_reproducible_and_respect_separations():
-    cands = random_candidates(["LaYH6"], 4, 150.0, seed=3, max_atoms=8)
+    cands = random_candidates("H-La-Y", ["LaYH6"], 4, 150.0, seed=3, max_atoms=8)
     assert len(cands) == 4
     seps = min_separations(150.0, 0.8, 1.1, 1.8)
     for g in cands:
@@ -37,12 +37,64 @@ def test_random_cells_are_reproducible_and_respect_separations():
         assert s.volume == pytest.approx(target_volume(s.composition, 150.0), rel=1e-6)
         d = s.distance_matrix + 100 * np.eye(len(s))
         is_h = np.array([sp.symbol == "H" for sp in s.species])
-        assert d[np.ix_(is_h, is_h)].min() >= seps["HH"] - 1e-6
+        assert d[np.ix_(is_h, is_h)].min() >= seps["HH"] - 1e-4
+        assert d[np.ix_(~is_h, ~is_h)].min() >= seps["XX"] - 1e-4
         again = regenerate(g.origin, 150.0)
         assert again is not None and np.allclose(again.frac_coords, s.frac_coords) and np.allclose(again.lattice.matrix, s.lattice.matrix)
     # the pressure enters the seed as a number: 150 (an int from Python) and 150.0 (from YAML) give the same cells
-    same = random_candidates(["LaYH6"], 4, 150, seed=3, max_atoms=8)
+    same = random_candidates("H-La-Y", ["LaYH6"], 4, 150, seed=3, max_atoms=8)
     assert [g.origin["seed"] for g in same] == [g.origin["seed"] for g in cands]
+
+
+def test_random_search_bookkeeping_per_system():
+    """Each system gets its own n distinct cells of its own elements only, with seeds of its own; every
+    cell is rebuilt exactly from its stored origin."""
+    from pymatgen.analysis.structure_matcher import StructureMatcher
+
+    stoich = ["H3S", "CaH6", "YH6", "LaH10"]
+    per = {sys: random_candidates(sys, stoich, 4, 200.0, seed=5, formula_units=[1, 2], max_atoms=14)
+           for sys in ("H-S", "Ca-H", "H-Y")}
+    seeds = {}
+    for sys, cells in per.items():
+        assert len(cells) == 4, sys
+        assert all({str(e) for e in g.structure.composition.elements} == set(sys.split("-")) for g in cells)
+        sm = StructureMatcher(scale=True, attempt_supercell=True)
+        assert not any(sm.fit(a.structure, b.structure) for i, a in enumerate(cells) for b in cells[i + 1:]), sys
+        for g in cells:
+            assert g.origin["system"] == sys and regenerate(g.origin, 200.0) == g.structure
+        seeds[sys] = {g.origin["seed"] for g in cells}
+    assert not (seeds["H-S"] & seeds["Ca-H"]) and not (seeds["Ca-H"] & seeds["H-Y"])
+    assert random_candidates("H-S", ["CaH6", "LaH10"], 4, 200.0) == []  # no stoichiometry of the system: nothing
+
+
+@pytest.mark.parametrize("formula,group,symbol", [("LaH10", 225, "Fm-3m"), ("CaH6", 229, "Im-3m")])
+def test_centred_cells_with_one_formula_unit_in_the_primitive_cell(formula, group, symbol):
+    """Fm-3m LaH10 (Z = 4 conventional) and Im-3m CaH6 (Z = 2) drawn with Z = 1 primitive."""
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from hts.generate.random_cells import random_cell, space_group_weights
+
+    comp = Composition(formula)
+    counts = [int(comp[e]) for e in comp.elements]
+    assert space_group_weights(counts, [group, 221])[0] > 0  # a centred group holds Z = 1 primitive
+    seps = {k: round(v, 4) for k, v in min_separations(200.0, 0.8, 1.1, 1.8).items()}
+    s = next(c for c in (random_cell(comp, 1, group, seed, 200.0, seps) for seed in range(20)) if c is not None)
+    assert len(s) == comp.num_atoms and s.composition.reduced_formula == formula
+    assert SpacegroupAnalyzer(s, symprec=0.1).get_space_group_symbol() == symbol
+
+
+def test_h2_units_and_space_group_weights():
+    from hts.generate.random_cells import space_group_weights
+
+    cells = random_candidates("H-S", ["H3S"], 3, 200.0, seed=2, formula_units=[2], h2_units=True, max_atoms=8)
+    assert cells and all(g.origin["h2_units"] for g in cells)
+    for g in cells:  # every H has a partner at the H2 bond length
+        s = g.structure
+        h = [i for i, sp in enumerate(s.species) if sp.symbol == "H"]
+        d = s.distance_matrix[np.ix_(h, h)] + 100 * np.eye(len(h))
+        assert np.allclose(d.min(axis=1), 0.74, atol=0.05)
+    w = space_group_weights([1, 6], [229, 225, 2])  # CaH6, Z = 1 primitive: all three hold it, P-1 in the most ways
+    assert w.sum() == pytest.approx(1.0) and w[2] >= w[0] > 0
 
 
 def test_volume_estimate_matches_known_hydrides():

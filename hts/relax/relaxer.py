@@ -49,7 +49,7 @@ class RelaxResult:
     n_steps: int = 0
     converged: bool = False
     reason: str | None = None
-    failure_type: str | None = None  # invalid_structure | diverged | not_converged | timeout | engine_error
+    failure_type: str | None = None  # invalid_structure | diverged | not_converged | timeout | engine_error | abandoned
     cpu_s: float = 0.0
     wall_s: float = 0.0
     trajectory: dict = field(default_factory=dict)  # energies, volumes per step (big-array store)
@@ -95,6 +95,8 @@ class MLIPRelaxMaker:
     device: str = "cpu"  # torch device of the model
     torch_threads: int | None = None
     max_wall_s: float | None = None  # per structure; beyond it the relaxation is a 'timeout' failure
+    abandon_after_steps: int | None = None  # with abandon_above_eV_per_atom: early abandonment (random search)
+    abandon_above_eV_per_atom: float | None = None  # enthalpy limit checked once, after abandon_after_steps
 
     @property
     def engine_version(self) -> str:
@@ -143,6 +145,10 @@ class MLIPRelaxMaker:
             dmin = min_distance(atoms)
             if dmin < self.min_distance_A:
                 raise _diverged(f"atoms {dmin:.2f} A apart (bound {self.min_distance_A} A)")
+            if (self.abandon_above_eV_per_atom is not None and len(energies) == self.abandon_after_steps
+                    and (e + p * v) / len(atoms) > self.abandon_above_eV_per_atom):
+                raise _Stop(f"abandoned after {len(energies)} steps: enthalpy {(e + p * v) / len(atoms):.3f} eV/atom, above "
+                            f"the limit {self.abandon_above_eV_per_atom:.3f} eV/atom (best so far + margin)", "abandoned")
             if self.max_wall_s is not None and time.time() - t0 > self.max_wall_s:
                 raise _Stop(f"relaxation exceeded {self.max_wall_s:g} s wall time after {len(energies)} force calls", "timeout")
 
@@ -169,35 +175,40 @@ class MLIPRelaxMaker:
             res.failure_type = "not_converged"
         return res
 
-    def relax_many(self, structures: list[Structure], pressure_GPa: float, progress=None,
-                   max_steps: list[int] | None = None, on_result=None) -> list[RelaxResult]:
-        """Relax a batch; ``workers`` > 1 uses processes that each load the model once.
-
-        ``max_steps`` optionally gives a step budget per structure (e.g. more for hull references);
-        ``on_result(i, result)`` is called as each relaxation finishes, so a caller can commit it at once.
-        """
+    def relax_iter(self, structures: list[Structure], pressure_GPa: float, max_steps: list[int] | None = None,
+                   abandon_above=None):
+        """Relax a batch, yielding (index, result) as each finishes; ``workers`` > 1 uses processes that
+        each load the model once. ``max_steps`` optionally gives a step budget per structure;
+        ``abandon_above(i)`` an enthalpy limit (eV/atom) for structure i, asked as it starts."""
         makers = [self if m is None or m == self.max_steps else replace(self, max_steps=m)
                   for m in (max_steps or [None] * len(structures))]
-        out: list[RelaxResult | None] = [None] * len(structures)
 
-        def done(i: int, r: RelaxResult) -> None:
+        def maker(i: int) -> MLIPRelaxMaker:
+            limit = abandon_above(i) if abandon_above else None
+            return makers[i] if limit is None else replace(makers[i], abandon_above_eV_per_atom=limit)
+
+        if self.workers <= 1 or len(structures) <= 1:
+            set_torch_threads(self.torch_threads)
+            get_calculator(self.model, self.device)  # the model (and device) once, before any structure
+            for i, s in enumerate(structures):
+                yield i, maker(i).relax(s, pressure_GPa)
+            return
+        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.device, self.torch_threads or 1)) as ex:
+            futures = {ex.submit(_relax_in_worker, maker(i), s, pressure_GPa): i for i, s in enumerate(structures)}
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+
+    def relax_many(self, structures: list[Structure], pressure_GPa: float, progress=None,
+                   max_steps: list[int] | None = None, on_result=None) -> list[RelaxResult]:
+        """:meth:`relax_iter` collected in input order; ``on_result(i, result)`` as each finishes."""
+        out: list[RelaxResult | None] = [None] * len(structures)
+        for i, r in self.relax_iter(structures, pressure_GPa, max_steps):
             out[i] = r
             if on_result:
                 on_result(i, r)
             if progress:
                 progress(1)
-
-        if self.workers <= 1 or len(structures) <= 1:
-            set_torch_threads(self.torch_threads)
-            get_calculator(self.model, self.device)  # the model (and device) once, before any structure
-            for i, (mk, s) in enumerate(zip(makers, structures)):
-                done(i, mk.relax(s, pressure_GPa))
-            return out
-        with ProcessPoolExecutor(self.workers, initializer=_init_worker, initargs=(self.model, self.device, self.torch_threads or 1)) as ex:
-            futures = {ex.submit(_relax_in_worker, mk, s, pressure_GPa): i for i, (mk, s) in enumerate(zip(makers, structures))}
-            for f in as_completed(futures):
-                done(futures[f], f.result())
-            return out
+        return out
 
 
 def _init_worker(model: str, device: str, threads: int) -> None:

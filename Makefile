@@ -7,7 +7,7 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
-APT_PKGS := quantum-espresso quantum-espresso-data slurmctld slurmd slurm-client munge
+APT_PKGS := quantum-espresso quantum-espresso-data slurmctld slurmd slurm-client munge chromium
 STAMP   := $(VENV)/.hts-installed
 
 .PHONY: demo test test-fast setup apt clean-demo

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import sys
+from pathlib import Path
 
 from hts.cli_common import add_store_args, store_from_args
 
@@ -30,20 +31,25 @@ def _cmd_run(args) -> int:
         bars.append(bar)
         return bar.update
 
-    print(f"campaign {cfg.name}: systems {cfg.systems} at {cfg.pressures_GPa} GPa; store: {store.description}", file=sys.stderr)
+    from hts.console import quiet_console
+    from hts.report import format_funnel, funnel
     from hts.store.lock import campaign_lock
 
+    print(f"campaign {cfg.name}: systems {cfg.systems} at {cfg.pressures_GPa} GPa; store: {store.description}", file=sys.stderr)
     try:
-        with campaign_lock(store, cfg.name):
-            summary = Campaign(cfg, store, progress).run()
+        with quiet_console(f"{cfg.name}.log", args.verbose) as log_path:
+            if log_path:
+                print(f"warnings and library messages: {log_path}", file=sys.stderr)
+            with campaign_lock(store, cfg.name):
+                summary = Campaign(cfg, store, progress).run()
+            for b in bars:
+                b.close()
+        f = funnel(store, cfg.name)
     finally:
         store.close()
-    for b in bars:
-        b.close()
-    print(f"generated {summary.generated} structures ({summary.new} new, {summary.skipped_existing} already in the store); "
-          f"relaxed {summary.relaxed}, failed {summary.failed}, duplicates {summary.duplicates}, phonon checks {summary.phonons}; "
-          f"{summary.wall_s:.0f} s")
-    print("candidates by status: " + ", ".join(f"{k}={v}" for k, v in sorted(summary.statuses.items())))
+    print(format_funnel(f))
+    print(f"{summary.wall_s:.0f} s; store: {store.description}" + (f"; log: {log_path}" if log_path else ""))
+    print(f"next: hts report {cfg.name} --config {args.config} --html   (funnel, hull plots, Tc table)")
     return 0
 
 
@@ -116,14 +122,21 @@ def _cmd_report(args) -> int:
         print(f"hts: campaign {args.campaign!r} has no candidates in {store.description}", file=sys.stderr)
         return 1
     print(format_funnel(f))
-    paths = hull_plots(store, args.campaign, args.out)
-    text, parity = learning_report(store, args.campaign, args.out)
-    a2f_paths = []
-    for d in store.find({"campaign": args.campaign, "status": "tc_done"}, properties=["id"]):
-        try:
-            a2f_paths.append(a2f_plot(store, d["id"], args.out))
-        except LookupError:  # tc_done without stored alpha2F arrays
-            pass
+    from hts.console import quiet_console
+
+    with quiet_console(Path(args.out) / "report.log", args.verbose):
+        paths = hull_plots(store, args.campaign, args.out)
+        text, parity = learning_report(store, args.campaign, args.out)
+        a2f_paths = []
+        for d in store.find({"campaign": args.campaign, "status": "tc_done"}, properties=["id"]):
+            try:
+                a2f_paths.append(a2f_plot(store, d["id"], args.out))
+            except LookupError:  # tc_done without stored alpha2F arrays
+                pass
+        if args.html:
+            from hts.report_html import html_report
+
+            page = html_report(store, args.campaign, Path(args.out) / f"report_{args.campaign}.html")
     store.close()
     if text:
         print(text)
@@ -133,6 +146,8 @@ def _cmd_report(args) -> int:
         print(f"hull plot: {p}")
     for p in a2f_paths:
         print(f"alpha2F plot: {p}")
+    if args.html:
+        print(f"HTML report (open in a browser): {page}")
     return 0
 
 
@@ -228,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_store_args(p)
     p.add_argument("campaign")
     p.add_argument("--out", default="hts_report", help="directory for PNGs")
+    p.add_argument("--html", action="store_true", help="also one self-contained HTML page")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("tc", help="superconducting Tc tools")

@@ -11,56 +11,51 @@ import numpy as np
 from pymatgen.core import Composition
 
 from hts.stability.hull import enthalpy_hull
+from hts.store.documents import NEGATIVE_STATUSES
 from hts.store.store import CandidateStore
 
-__all__ = ["a2f_plot", "dft_vs_mlip", "funnel", "format_funnel", "hull_plots", "learning_report"]
+__all__ = ["a2f_plot", "dft_vs_mlip", "funnel", "format_funnel", "hull_data", "hull_plots", "learning_report"]
 
-_STAGES = [
-    ("generated", None),
-    ("relaxed", "relax"),
-    ("unique", "dedup"),
-    ("on/near hull", "hull"),
-    ("dynamically stable", "phonons"),
-    ("on the DFT hull", "dft_hull"),
-    ("Tc computed", "tc"),
-]
+_ALIASES = {"dfpt": "tc"}  # stage names negatives were recorded under -> the stage table's names
+_PENDING = {"generated": "not yet relaxed", "tc_pending": "awaiting DFPT"}  # open statuses counted where they wait
 
 
-def _reason_key(reason: str | None) -> str:
-    """Group reasons by their text without numbers/ids."""
+def _reason_code(status: str, reason: str | None) -> str:
+    """The reason's code: its status and its text without numbers, ids and formulas (the group key)."""
     if not reason:
-        return "(no reason)"
+        return f"{status}: (no reason)"
     r = re.sub(r"hts-[0-9a-f]+", "<id>", reason)
-    r = re.sub(r"-?\d+(\.\d+)?", "#", r)
-    return r[:90]
+    r = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", r)
+    r = re.sub(r"decomposes to .*", "decomposes to ...", r)
+    return f"{status}: {r[:90]}"
 
 
 def funnel(store: CandidateStore, campaign: str) -> dict:
+    """Candidates that reached and left each stage of the stage table (its ``funnel`` rows), and why."""
+    from hts.stages.table import STAGES
+
+    rows_of = [st for st in STAGES if st.funnel]
     docs = store.find({"campaign": campaign, "role": "candidate"}, properties=["status", "stage", "reason", "tc.converged_protocol"])
     n = len(docs)
-    lost = {stage: Counter() for _, stage in _STAGES if stage}
+    lost: dict[str, Counter] = {st.name: Counter() for st in rows_of}
+    example: dict[str, str] = {}  # reason code -> one reason with its numbers
     for d in docs:
-        if d["status"] in ("failed", "duplicate", "off_hull", "dyn_unstable"):
-            lost.setdefault(d.get("stage") or "relax", Counter())[f"{d['status']}: {_reason_key(d.get('reason'))}"] += 1
-        elif d["status"] in ("generated",):
-            lost["relax"]["pending: not yet relaxed"] += 1
-        elif d["status"] == "relaxed":
-            lost["hull"]["pending: no hull yet"] += 0
-    rows = []
-    remaining = n
-    for name, stage in _STAGES:
-        if stage:
-            left = sum(lost.get(stage, Counter()).values())
-            if stage == "tc":
-                pending = sum(1 for d in docs if d["status"] == "tc_pending")
-                lost["tc"] = lost.pop("dfpt", Counter())
-                if pending:
-                    lost["tc"]["pending: awaiting DFPT"] = pending
-                left = sum(lost["tc"].values())
-            remaining -= left
-            rows.append({"stage": name, "reached": remaining, "left": left, "why": dict(lost.get(stage, {}))})
+        if d["status"] in NEGATIVE_STATUSES:
+            where = _ALIASES.get(d.get("stage") or "relax", d.get("stage") or "relax")
+            code = _reason_code(d["status"], d.get("reason"))
+            example.setdefault(code, f"{d['status']}: {d.get('reason') or '(no reason)'}")
+        elif d["status"] in _PENDING:
+            where = next(st.name for st in reversed(rows_of) if d["status"] in st.inputs)
+            code = example.setdefault(f"pending: {_PENDING[d['status']]}", f"pending: {_PENDING[d['status']]}")
         else:
-            rows.append({"stage": name, "reached": n, "left": 0, "why": {}})
+            continue
+        lost.setdefault(where, Counter())[code] += 1
+    rows, remaining = [], n
+    for st in rows_of:
+        left = sum(lost[st.name].values())
+        remaining -= left
+        why = [{"code": c, "n": k, "example": example[c]} for c, k in lost[st.name].most_common()]
+        rows.append({"stage": st.funnel, "reached": remaining, "left": left, "why": why})
     statuses = Counter(d["status"] for d in docs)
     smoke = sum(1 for d in docs if d["status"] == "tc_done" and (d.get("tc") or {}).get("converged_protocol") is False)
     return {"campaign": campaign, "candidates": n, "rows": rows, "statuses": dict(statuses), "tc_unconverged": smoke,
@@ -82,8 +77,9 @@ def format_funnel(f: dict) -> str:
     lines = [f"Campaign {f['campaign']}: {f['candidates']} candidates",
              f"{'stage':<22}{'reached':>8}{'left':>6}  why"]
     for r in f["rows"]:
-        why = "; ".join(f"{k} x{v}" for k, v in sorted(r["why"].items(), key=lambda kv: -kv[1]))
-        lines.append(f"{r['stage']:<22}{r['reached']:>8}{r['left']:>6}  {why}")
+        lines.append(f"{r['stage']:<22}{r['reached']:>8}{r['left']:>6}")
+        for w in r["why"]:
+            lines.append(f"{'':<36}{w['n']:>4} x  {w['example'] if w['n'] == 1 else 'e.g. ' + w['example']}")
     lines.append("statuses: " + ", ".join(f"{k}={v}" for k, v in sorted(f["statuses"].items())))
     if f.get("dft_vs_mlip"):
         x = f["dft_vs_mlip"]
@@ -94,41 +90,92 @@ def format_funnel(f: dict) -> str:
     return "\n".join(lines)
 
 
-def hull_plots(store: CandidateStore, campaign: str, out_dir: str | Path) -> list[Path]:
-    """One PNG per (system, pressure) with pymatgen's PDPlotter (matplotlib backend)."""
+def hull_data(store: CandidateStore, campaign: str) -> list[dict]:
+    """Per (system, pressure) of the campaign: every phase on the enthalpy hull's diagram with its formula,
+    id, composition, formation enthalpy and e_above_hull (meV/atom), and the hull's stable formulas."""
+    mine = store.find({"campaign": campaign}, properties=["system", "pressure_GPa", "engine"])
+    keys = sorted({(d["system"], d["pressure_GPa"]) for d in mine if d.get("engine")})
+    model = next((d["engine"]["model"] for d in mine if d.get("engine")), None)
+    out = []
+    for system, p in keys:
+        names = set(system.split("-"))
+        els = sorted(names - {"H"}) + ["H"] * ("H" in names)  # hydrogen last: the x axis (binary) or the apex
+        pool = [d for d in store.find({"pressure_GPa": p, "engine.model": model, "enthalpy_eV_per_atom": {"$ne": None},
+                                       "status": {"$nin": ["failed", "duplicate", "generated"]}},
+                                      properties=["id", "formula", "chemsys", "enthalpy_eV_per_atom", "role", "status"])
+                if set(d["chemsys"].split("-")) <= set(els)]
+        entries = {d["id"]: (Composition(d["formula"]), d["enthalpy_eV_per_atom"] * Composition(d["formula"]).num_atoms)
+                   for d in pool}
+        try:
+            pd, res = enthalpy_hull(entries)
+        except Exception:  # an element without a relaxed reference: no hull to draw
+            continue
+        by_id = {e.entry_id: e for e in pd.all_entries}
+        points = []
+        for d in pool:
+            comp = Composition(d["formula"])
+            points.append({"id": d["id"], "formula": comp.reduced_formula, "role": d["role"], "status": d["status"],
+                           "fractions": [comp.get_atomic_fraction(e) for e in els],
+                           "formation_meV_per_atom": 1000 * pd.get_form_energy_per_atom(by_id[d["id"]]),
+                           "e_above_hull_meV": res[d["id"]].e_above_hull_meV})
+        stable = sorted({pt["formula"] for pt in points if pt["e_above_hull_meV"] < 1e-3})
+        out.append({"system": system, "elements": els, "pressure_GPa": p, "model": model, "points": points,
+                    "stable": stable})
+    return out
+
+
+def _xy(fr: list[float]) -> tuple[float, float]:
+    """Binary: fraction of the second element; ternary: the composition triangle."""
+    if len(fr) == 2:
+        return fr[1], 0.0
+    return fr[1] + fr[2] / 2, fr[2] * 3**0.5 / 2
+
+
+def hull_plots(store: CandidateStore, campaign: str, out_dir: str | Path, data: list[dict] | None = None) -> list[Path]:
+    """One PNG per (system, pressure): stable phases named by formula on the hull, the others coloured by
+    e_above_hull (binary: formation enthalpy against composition; ternary: the composition triangle)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from pymatgen.analysis.phase_diagram import PDPlotter
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    mine = store.find({"campaign": campaign}, properties=["system", "pressure_GPa", "engine"])
-    keys = sorted({(d["system"], d["pressure_GPa"]) for d in mine if d.get("engine")})
-    model = next((d["engine"]["model"] for d in mine if d.get("engine")), None)
     paths = []
-    for system, p in keys:
-        els = set(system.split("-"))
-        pool = [d for d in store.find({"pressure_GPa": p, "engine.model": model, "enthalpy_eV_per_atom": {"$ne": None},
-                                       "status": {"$nin": ["failed", "duplicate", "generated"]}},
-                                      properties=["id", "formula", "chemsys", "enthalpy_eV_per_atom"])
-                if set(d["chemsys"].split("-")) <= els]
-        entries = {}
-        for d in pool:
-            comp = Composition(d["formula"])
-            entries[d["id"]] = (comp, d["enthalpy_eV_per_atom"] * comp.num_atoms)
-        try:
-            pd, _ = enthalpy_hull(entries)
-        except Exception:
+    for h in data if data is not None else hull_data(store, campaign):
+        if len(h["elements"]) > 3:
             continue
-        plotter = PDPlotter(pd, backend="matplotlib", show_unstable=0.3)
-        ax = plotter.get_plot()
-        fig = ax.figure if hasattr(ax, "figure") else plt.gcf()
-        fig.suptitle(f"{system} at {p:g} GPa: enthalpy hull ({model})")
-        path = out_dir / f"hull_{campaign}_{system}_{p:g}GPa.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close("all")
+        fig, ax = plt.subplots(figsize=(7, 5))
+        pts = h["points"]
+        stable = sorted((p for p in pts if p["e_above_hull_meV"] < 1e-3), key=lambda p: _xy(p["fractions"]))
+        others = [p for p in pts if p["e_above_hull_meV"] >= 1e-3]
+        binary = len(h["elements"]) == 2
+        y_of = (lambda p: p["formation_meV_per_atom"]) if binary else (lambda p: _xy(p["fractions"])[1])
+        if others:
+            sc = ax.scatter([_xy(p["fractions"])[0] for p in others], [y_of(p) for p in others],
+                            c=[min(p["e_above_hull_meV"], 300) for p in others], cmap="viridis_r", s=22, zorder=2)
+            fig.colorbar(sc, ax=ax, label="e_above_hull (meV/atom, capped at 300)")
+        if binary:
+            ax.plot([_xy(p["fractions"])[0] for p in stable], [y_of(p) for p in stable], "k-", lw=1, zorder=1)
+            ax.set(xlabel=f"atomic fraction of {h['elements'][1]}", ylabel="formation enthalpy (meV/atom)")
+        else:
+            ax.plot([0, 1, 0.5, 0], [0, 0, 3**0.5 / 2, 0], "k-", lw=0.8)
+            ax.set_aspect("equal")
+            ax.axis("off")
+        done = set()
+        for p in stable:
+            x, y = _xy(p["fractions"])[0], y_of(p)
+            ax.scatter([x], [y], color="k", s=30, zorder=3)
+            if p["formula"] not in done:
+                done.add(p["formula"])
+                ax.annotate(p["formula"], (x, y), textcoords="offset points", xytext=(0, -12 if binary else 6),
+                            ha="center", fontsize=9)
+        ax.set_title(f"{'-'.join(h['elements'])} at {h['pressure_GPa']:g} GPa ({h['model']}): "
+                     f"{len(h['stable'])} stable, {len(others)} above the hull", fontsize=10)
+        fig.tight_layout()
+        path = out_dir / f"hull_{campaign}_{h['system']}_{h['pressure_GPa']:g}GPa.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
         paths.append(path)
     return paths
 

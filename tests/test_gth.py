@@ -76,7 +76,7 @@ def test_family_is_written_offline_and_documents_its_source(tmp_path, monkeypatc
 
 @pytest.mark.dft
 @pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
-@pytest.mark.parametrize("element", ["H", "S", "Ca", "Y", "B"])
+@pytest.mark.parametrize("element", ["H", "B"])  # the other elements: benchmarks/pseudo_verify.py (minutes each)
 def test_fcc_equation_of_state_matches_all_electron(element, tmp_path, monkeypatch):
     from hts.dft.qe import QERunner
     from hts.dft.verify import fcc_eos

@@ -59,7 +59,8 @@ class PseudoFamily:
         out = {}
         for s, f in self.files(symbols).items():
             out[s] = {"file": f, "md5": _md5(str(self.dir / f))}
-            out[s].update({k: self.elements[s][k] for k in ("converted_from", "source_md5") if k in self.elements[s]})
+            out[s].update({k: self.elements[s][k] for k in ("converted_from", "source_md5", "generated_by")
+                           if k in self.elements[s]})
         return {"family": self.name, "source": self.source, "dir": str(self.dir), "functional": self.functional, "files": out}
 
 
@@ -99,6 +100,8 @@ def load_family(name: str, directory: str | None = None, elements: dict | None =
     base = fams.get(name, {"dir": directory or ".", "elements": {}, "source": "user", "functional": ""})
     if base.get("generator") == "gth":
         return _gth_family(name, base, directory, elements)
+    if base.get("generator") == "ld1":
+        return _ld1_family(name, base, directory, elements)
     table = {**base["elements"], **(elements or {})}
     return PseudoFamily(name, Path(directory or base["dir"]), table, base.get("source", ""), base.get("functional", ""))
 
@@ -117,5 +120,21 @@ def _gth_family(name: str, base: dict, directory: str | None, extra: dict | None
         except (FileNotFoundError, ValueError) as exc:
             raise MissingPseudopotential(f"family {name!r}, {el}: {exc}") from exc
         table[el] = {**{k: v for k, v in entry.items() if k != "valence"}, **written}
+    table.update(extra or {})
+    return PseudoFamily(name, dest, table, base.get("source", ""), base.get("functional", ""))
+
+
+def _ld1_family(name: str, base: dict, directory: str | None, extra: dict | None) -> PseudoFamily:
+    """Generate the family's files with ld1.x into ``directory`` (default: the user cache), then the table."""
+    from hts.dft.gth import cache_dir
+    from hts.dft.ld1 import generate
+
+    dest = Path(directory) if directory else cache_dir(name)
+    table = {}
+    for el, entry in base["elements"].items():
+        try:
+            table[el] = {**entry, **generate(el, dest)}
+        except (FileNotFoundError, ValueError) as exc:
+            raise MissingPseudopotential(f"family {name!r}, {el}: {exc}") from exc
     table.update(extra or {})
     return PseudoFamily(name, dest, table, base.get("source", ""), base.get("functional", ""))

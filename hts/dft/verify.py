@@ -54,13 +54,15 @@ def fcc_eos(family: PseudoFamily, element: str, workdir, runner: QERunner | None
     wd = Path(workdir)
     wd.mkdir(parents=True, exist_ok=True)
     ref = ACWF_FCC_V0[element]
-    wfc = ecutwfc_Ry or family.cutoffs([element])[0]
+    fam_wfc, fam_rho = family.cutoffs([element])
+    wfc = ecutwfc_Ry or fam_wfc
+    dual = fam_rho / fam_wfc  # 4 for norm-conserving files, 8 for ultrasoft ones
     vols, ens, wall = [], [], 0.0
     for i, eps in enumerate(strains):
         v = ref * (1 + eps)
         atoms = bulk(element, "fcc", a=(4 * v) ** (1 / 3))
         data = {"control": {"calculation": "scf", "prefix": f"eos{i}", "outdir": "./tmp", "pseudo_dir": str(family.dir)},
-                "system": {"ecutwfc": wfc, "ecutrho": 4 * wfc, "occupations": "smearing", "smearing": "mv",
+                "system": {"ecutwfc": wfc, "ecutrho": dual * wfc, "occupations": "smearing", "smearing": "mv",
                            "degauss": degauss_Ry},
                 "electrons": {"conv_thr": 1e-9, "mixing_beta": 0.4}}
         inp = wd / f"eos{i}.in"

@@ -60,7 +60,7 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--n-rattle", type=int, default=1)
     p.add_argument("--max-atoms", type=int, default=8)
     p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
-    p.add_argument("--family", default="gth-pbe")
+    p.add_argument("--family", default="psl-us-pbe")
     p.add_argument("--k-spacing", type=float, default=0.30, help="1/A, 2 pi included")
     p.add_argument("--ecut-scale", type=float, default=1.0)
     p.add_argument("--nprocs", type=int, default=1)

@@ -16,7 +16,7 @@ HAVE_QE = shutil.which("pw.x") is not None and shutil.which("ld1.x") is not None
 
 def test_inputs_are_pslibrary_blocks_with_the_pbe_environment():
     table = inputs()
-    assert {"H", "Li", "B", "C", "Al", "Si", "S", "Sc", "Sr", "Y"} <= set(table)
+    assert {"H", "Li", "B", "C", "Mg", "Al", "Si", "S", "Ca", "Sc", "Sr", "Y", "Ba"} <= set(table)
     name, text = table["Sc"]
     assert name == "Sc.pbe-spn-rrkjus_psl.0.2.3.UPF" and ENVIRONMENT == {"fct": "pbe", "gfun": "PBE", "nrel": "1"}
     assert "$" not in text and "dft='PBE'" in text and "rel=1," in text and "zed=21.0" in text

@@ -23,7 +23,7 @@ EV_A3_TO_GPA = 160.21766208
 
 @dataclass(frozen=True)
 class LabelSettings:
-    family: str = "gth-pbe"
+    family: str = "psl-us-pbe"  # pressures converged at its cutoffs (docs/potential.md); GTH needs >200 Ry
     k_spacing_invA: float = 0.30  # reciprocal-lattice spacing (2 pi included); see docs/potential.md
     min_k: int = 2
     ecut_scale: float = 1.0  # x the family's suggested cutoffs

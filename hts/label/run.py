@@ -24,7 +24,8 @@ def run_labels(store, configs, settings, workdir: Path, limit: int | None = None
 
     if export and Path(export).exists():  # labels made elsewhere (the repository's file) are not made again
         import_labels(store, Path(export))
-    have = {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}}, properties=["id"])}
+    have = {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}, "settings.family": settings.family},
+                                                properties=["id"])}  # a label of another family is made again
     todo = sorted((c for c in configs if c.id not in have), key=lambda c: (len(c.structure), c.id))[:limit]
     counts: Counter = Counter()
     for i, c in enumerate(todo, 1):

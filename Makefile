@@ -35,8 +35,8 @@ demo: setup
 	rm -rf demo_output && mkdir -p demo_output
 	cd demo_output && ../$(BIN)/hts run ../configs/demo.yaml
 	cd demo_output && ../$(BIN)/hts query --config ../configs/demo.yaml --campaign demo-MgAlH
-	cd demo_output && ../$(BIN)/hts report demo-MgAlH --config ../configs/demo.yaml --out report
-	@echo "demo store: demo_output/hts_store   report: demo_output/report/"
+	cd demo_output && ../$(BIN)/hts report demo-MgAlH --config ../configs/demo.yaml --out report --html
+	@echo "demo store: demo_output/hts_store   report: demo_output/report/report_demo-MgAlH.html"
 
 # the full suite: QE tests (marker dft: the fcc Al electron-phonon chain and its fault tests, the GTH
 # pseudopotential equation-of-state checks) and the one-node SLURM test (marker slurm) included

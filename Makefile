@@ -22,11 +22,13 @@ apt:
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	@echo "installing the Python environment into $(VENV) (pip's output: $(VENV)/install.log)"
+	@$(BIN)/pip install -q --upgrade pip > $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
 	@# CPU torch first, so that no dependency pulls the CUDA build
-	@if [ -n "$(TORCH_WHEEL)" ]; then $(BIN)/pip install -q "$(TORCH_WHEEL)"; \
-	 else $(BIN)/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu; fi
-	$(BIN)/pip install -q -e ".[test]"
+	@if [ -n "$(TORCH_WHEEL)" ]; then $(BIN)/pip install -q "$(TORCH_WHEEL)" >> $(VENV)/install.log 2>&1; \
+	 else $(BIN)/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu >> $(VENV)/install.log 2>&1; fi \
+	 || (tail -20 $(VENV)/install.log; exit 1)
+	@$(BIN)/pip install -q -e ".[test]" >> $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 setup: apt $(STAMP)

@@ -3,7 +3,9 @@ known phases (Im-3m H3S/CaH6/YH6, Fm-3m LaH10) unaided, and how many cells does 
 
 Runs hts's own generate and relax stages (random cells with 1-2 formula units in the primitive cell, the
 random-search shortcuts on) with the configs' default potential on a persistent store, so a killed run
-resumes where it stopped (``--store``). Per formula it prints the cells to the first match of the known
+resumes where it stopped (``--store``). Every finished cell is also exported to
+``docs/data/random_search_cells.jsonl`` (after each relaxation batch), which the repository keeps: a run on another
+machine imports it first and goes on from there. Per formula it prints the cells to the first match of the known
 phase (StructureMatcher, in generation order), the enthalpy of the best cell against the known phase
 relaxed the same way, the abandoned and duplicate shares and CPU time per cell. A formula whose known
 phase the potential cannot relax (it collapses: volume below ``--collapse`` of the starting estimate)
@@ -56,6 +58,29 @@ def known_phase(formula: str, pressure: float, model: str):
     return r, s.volume
 
 
+CELLS = Path(__file__).resolve().parents[1] / "docs" / "data" / "random_search_cells.jsonl"
+
+
+def import_cells(store) -> int:
+    """Finished cells of an earlier run (the repository's file) that the store lacks."""
+    if not CELLS.exists():
+        return 0
+    rows = [json.loads(x) for x in CELLS.read_text().splitlines() if x.strip()]
+    have = {d["id"] for d in store.find({"id": {"$in": [r["id"] for r in rows]}, "status": {"$ne": "generated"}},
+                                        properties=["id"])}
+    new = [r for r in rows if r["id"] not in have]
+    store.upsert(new, stamp=False)
+    return len(new)
+
+
+def export_cells(store) -> int:
+    docs = sorted(store.find({"campaign": "random-search", "status": {"$ne": "generated"}}), key=lambda d: d["id"])
+    tmp = CELLS.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(d, sort_keys=True) + "\n" for d in docs))
+    tmp.replace(CELLS)
+    return len(docs)
+
+
 def report(store, formulas: list[str], pressure: float, model: str, collapse: float) -> list[dict]:
     from pymatgen.analysis.structure_matcher import StructureMatcher
     from pymatgen.core import Structure
@@ -101,6 +126,7 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="default: the configs' relax.model")
     ap.add_argument("--collapse", type=float, default=0.6)
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--batch", type=int, default=5, help="cells relaxed between two exports")
     ap.add_argument("--out", default="docs/data/random_search.json")
     args = ap.parse_args()
     model = args.model or default_model()
@@ -112,10 +138,13 @@ def main() -> None:
         camp = Campaign(cfg, store)
         if not args.report_only:
             camp.run_stage("generate")
+            print(f"imported {import_cells(store)} finished cells from {CELLS.name}", flush=True)
             for f in args.formulas:  # formula by formula, so a partial run finishes whole formulas first
                 ids = [d["id"] for d in store.find({"campaign": cfg.name, "formula": f, "status": "generated"},
                                                    properties=["id"])]
-                camp.run_stage("relax", ids)
+                for i in range(0, len(ids), args.batch):
+                    camp.run_stage("relax", ids[i:i + args.batch])
+                    export_cells(store)
         rows = report(store, args.formulas, args.pressure, model, args.collapse)
     for r in rows:
         print(json.dumps(r))

@@ -63,7 +63,7 @@ def _with_compsc(table: pd.DataFrame, settings: LearningSettings) -> pd.DataFram
 
 
 def history(store, campaign: str) -> list[dict]:
-    """Recorded rounds of a campaign, oldest first."""
+    """Recorded rounds of a campaign, oldest first (``store``: anything with ``data_of``)."""
     return sorted(store.data_of(HISTORY_ID.format(campaign)).values(), key=lambda r: r["round"])
 
 
@@ -97,7 +97,7 @@ def plan_round(docs: list[dict], data, campaign: str, settings: LearningSettings
     """One round on ``docs`` (every candidate document of the store) and ``data`` (read-only: the store's
     ``get_data_many`` and ``data_of``): the result, the documents it changed and the history record.
     Writes only the model file."""
-    past = sorted(data.data_of(HISTORY_ID.format(campaign)).values(), key=lambda r: r["round"])
+    past = history(data, campaign)
     k = (past[-1]["round"] + 1) if past else 1
     docs = sorted(docs, key=lambda d: d["id"])
     table = _with_compsc(docs_table(docs, data.get_data_many([d["id"] for d in docs if d.get("phonon")], "phonon_mlip")),

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from hts.dft.gth import write_psp10
-from hts.dft.pseudo import PseudoFamily
+from hts.dft.pseudo import PseudoFamily, load_family
 from hts.dft.qe import QERunner, pw_version
 from hts.dft.verify import fcc_eos
 
@@ -40,63 +40,28 @@ def main() -> None:
     ap.add_argument("--valence", nargs="*", default=[], metavar="EL=Q", help="another GTH valence, e.g. Mg=2")
     ap.add_argument("--family", default=None, help="a shipped family instead of GTH files (e.g. psl-us-pbe)")
     args = ap.parse_args()
-    if args.family:
-        return verify_family(args)
     VALENCE.update({k: int(v) for k, v in (x.split("=") for x in args.valence)})
+    family = load_family(args.family) if args.family else None
     rows = done_rows()
     qe = pw_version()
     for el in args.elements:
-        key = (el, VALENCE[el], args.ecutwfc, args.k)
-        if any((r["element"], r["valence"], r["ecutwfc_Ry"], r["k"]) == key for r in rows if not r.get("family")):
+        valence = None if family else VALENCE[el]
+        key = (args.family, el, valence, args.ecutwfc, args.k)
+        if any((r.get("family"), r["element"], r["valence"], r["ecutwfc_Ry"], r["k"]) == key for r in rows):
             continue
-        with tempfile.TemporaryDirectory() as tmp:
-            entry = write_psp10(el, VALENCE[el], Path(tmp) / "psp", "pbe", qe)
-            fam = PseudoFamily("gth-pbe-verify", Path(tmp) / "psp", {el: {**entry, "ecutwfc": args.ecutwfc}})
-            try:
-                res = fcc_eos(fam, el, Path(tmp) / "run", QERunner(nprocs=args.nprocs), ecutwfc_Ry=args.ecutwfc,
-                              kpts=(args.k,) * 3)
-                row = {"element": el, "valence": VALENCE[el], "ecutwfc_Ry": args.ecutwfc, "k": args.k,
-                       "v0_A3": round(res.v0_A3, 4), "ref_v0_A3": round(res.ref_v0_A3, 4),
-                       "v0_error_pct": round(res.v0_error_pct, 3), "b0_GPa": round(res.b0_GPa, 1),
-                       "wall_s": res.wall_s, "file": entry["file"],
-                       "file_md5": hashlib.md5((Path(tmp) / "psp" / entry["file"]).read_bytes()).hexdigest(), "qe": qe}
-            except Exception as exc:  # noqa: BLE001 (record the failure, go on with the next element)
-                row = {"element": el, "valence": VALENCE[el], "ecutwfc_Ry": args.ecutwfc, "k": args.k,
-                       "error": f"{type(exc).__name__}: {str(exc)[:200]}", "qe": qe}
-        with OUT.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    mine = [r for r in rows if r["element"] in args.elements and r["ecutwfc_Ry"] == args.ecutwfc and r["k"] == args.k]
-    ok = [r for r in mine if "v0_error_pct" in r and abs(r["v0_error_pct"]) <= 1.0]
-    worst = max((abs(r["v0_error_pct"]) for r in mine if "v0_error_pct" in r), default=float("nan"))
-    print(f"verified={len(ok)}/{len(args.elements)} max_abs_error_pct={worst:.2f}")
-
-
-def verify_family(args) -> None:
-    from hts.dft.pseudo import load_family
-
-    fam = load_family(args.family)
-    rows = done_rows()
-    qe = pw_version()
-    for el in args.elements:
-        key = (args.family, el, args.ecutwfc, args.k)
-        if any((r.get("family"), r["element"], r["ecutwfc_Ry"], r["k"]) == key for r in rows):
-            continue
-        prov = fam.provenance([el])["files"][el]
+        row = {"family": args.family, "element": el, "valence": valence, "ecutwfc_Ry": args.ecutwfc, "k": args.k}
         with tempfile.TemporaryDirectory() as tmp:
             try:
+                fam, file, md5 = _files(family, el, valence, args.ecutwfc, Path(tmp) / "psp", qe)
                 res = fcc_eos(fam, el, Path(tmp) / "run", QERunner(nprocs=args.nprocs), ecutwfc_Ry=args.ecutwfc,
                               kpts=(args.k,) * 3)
-                row = {"family": args.family, "element": el, "valence": None, "ecutwfc_Ry": args.ecutwfc, "k": args.k,
-                       "v0_A3": round(res.v0_A3, 4), "ref_v0_A3": round(res.ref_v0_A3, 4),
-                       "v0_error_pct": round(res.v0_error_pct, 3), "b0_GPa": round(res.b0_GPa, 1),
-                       "wall_s": res.wall_s, "file": prov["file"], "file_md5": prov["md5"], "qe": qe}
+                row |= {"v0_A3": round(res.v0_A3, 4), "ref_v0_A3": round(res.ref_v0_A3, 4),
+                        "v0_error_pct": round(res.v0_error_pct, 3), "b0_GPa": round(res.b0_GPa, 1),
+                        "wall_s": res.wall_s, "file": file, "file_md5": md5, "qe": qe}
             except Exception as exc:  # noqa: BLE001 (record the failure, go on with the next element)
-                row = {"family": args.family, "element": el, "valence": None, "ecutwfc_Ry": args.ecutwfc, "k": args.k,
-                       "error": f"{type(exc).__name__}: {str(exc)[:200]}", "qe": qe}
+                row |= {"error": f"{type(exc).__name__}: {str(exc)[:200]}", "qe": qe}
         with OUT.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json.dumps({k: v for k, v in row.items() if k != "family" or v}) + "\n")
         rows.append(row)
         print(json.dumps(row), flush=True)
     mine = [r for r in rows if r.get("family") == args.family and r["element"] in args.elements
@@ -104,6 +69,16 @@ def verify_family(args) -> None:
     ok = [r for r in mine if "v0_error_pct" in r and abs(r["v0_error_pct"]) <= 1.0]
     worst = max((abs(r["v0_error_pct"]) for r in mine if "v0_error_pct" in r), default=float("nan"))
     print(f"verified={len(ok)}/{len(args.elements)} max_abs_error_pct={worst:.2f}")
+
+
+def _files(family, el: str, valence, ecutwfc: float, psp: Path, qe: str):
+    """(family to run, file name, md5): the shipped family's file, or a GTH file of ``valence`` written here."""
+    if family is not None:
+        prov = family.provenance([el])["files"][el]
+        return family, prov["file"], prov["md5"]
+    entry = write_psp10(el, valence, psp, "pbe", qe)
+    fam = PseudoFamily("gth-pbe-verify", psp, {el: {**entry, "ecutwfc": ecutwfc}})
+    return fam, entry["file"], hashlib.md5((psp / entry["file"]).read_bytes()).hexdigest()
 
 
 if __name__ == "__main__":

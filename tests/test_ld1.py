@@ -16,7 +16,7 @@ HAVE_QE = shutil.which("pw.x") is not None and shutil.which("ld1.x") is not None
 
 def test_inputs_are_pslibrary_blocks_with_the_pbe_environment():
     table = inputs()
-    assert {"H", "Li", "B", "C", "Mg", "Al", "Si", "S", "Ca", "Sc", "Sr", "Y", "Ba"} <= set(table)
+    assert {"H", "Li", "B", "C", "Mg", "Al", "Si", "S", "Ca", "Sc", "Sr", "Y", "Ba", "La"} <= set(table)
     name, text = table["Sc"]
     assert name == "Sc.pbe-spn-rrkjus_psl.0.2.3.UPF" and ENVIRONMENT == {"fct": "pbe", "gfun": "PBE", "nrel": "1"}
     assert "$" not in text and "dft='PBE'" in text and "rel=1," in text and "zed=21.0" in text
@@ -33,8 +33,28 @@ def test_family_is_generated_offline_once_and_recorded(tmp_path, monkeypatch):
     mtime = f.stat().st_mtime_ns
     assert load_family("psl-us-pbe").provenance(["Sc"])["files"]["Sc"]["md5"] == prov["Sc"]["md5"]
     assert f.stat().st_mtime_ns == mtime  # not generated again
-    with pytest.raises(MissingPseudopotential, match="has no file for \\['La'\\]"):
-        fam.files(["La", "H"])
+    with pytest.raises(MissingPseudopotential, match="has no file for \\['Ce'\\]"):
+        fam.files(["Ce", "H"])
+
+
+@pytest.mark.skipif(not HAVE_QE, reason="quantum-espresso not installed")
+def test_lanthanum_is_the_published_file_with_lines_pw_can_read(tmp_path):
+    """La from pslibrary 1.0.0's published input: ld1.x 6.7 reproduces the published total pseudo-energy
+    (-125.2214070627 Ry in La.pbe-spfn-rrkjus_psl.1.0.0.UPF as distributed), and no line is longer than pw.x 6.7's
+    XML reader takes (1024 characters; ld1.x writes the 8x8 D_ij matrix on a 1,664-character line)."""
+    import re
+
+    from hts.dft.ld1 import generate, wrap_long_lines
+
+    info = generate("La", tmp_path)
+    text = (tmp_path / info["file"]).read_text()
+    energy = float(re.search(r'total_psenergy="([^"]+)"', text).group(1))
+    assert energy == pytest.approx(-125.2214070627, abs=1e-8)
+    assert max(len(x) for x in text.splitlines()) <= 1000
+    long = "<PP_DIJ>\n" + "  ".join(f"{x:.16E}" for x in np.linspace(-1, 1, 64)) + "\n</PP_DIJ>"
+    wrapped = wrap_long_lines(long)
+    assert max(len(x) for x in wrapped.splitlines()) <= 1000
+    assert [float(x) for x in wrapped.split()[1:-1]] == [float(x) for x in long.split()[1:-1]]
 
 
 @pytest.mark.dft

@@ -3,8 +3,9 @@
 ``hts/data/pslibrary_us.job`` holds pslibrary's ld1.x inputs unchanged (us_ps_collection.job, A. Dal Corso).
 An element's file is generated on first use into the pseudopotential cache (``$HTS_PSEUDO_CACHE``), offline,
 in about a second; the input's md5 and the ld1.x version travel with the family into every document.
-(ld1.x 6.7 also writes PAW files from the sister inputs, but pw.x 6.7 cannot read the semicore ones:
-"file not readable" for Li and Sc. The ultrasoft files read and converge fast, see docs/potential.md.)
+ld1.x 6.7 writes a whole matrix (``PP_DIJ``, ``PP_Q``) on one line; pw.x 6.7's XML reader drops lines over 1024
+characters and then calls the file "not readable" (La's 8 projectors: a 1,664-character line). :func:`wrap_long_lines`
+rewraps such number lines, four numbers per line, which changes no value.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["generate", "inputs"]
+__all__ = ["generate", "inputs", "wrap_long_lines"]
 
 ENVIRONMENT = {"fct": "pbe", "gfun": "PBE", "nrel": "1"}  # pslibrary's pbe/enviroment.job
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([EeDd][-+]?\d+)?")
 _BLOCK = re.compile(r"cat > ([A-Za-z]+)\.\$fct-(\S+)\.in << EOF\n(.*?)\nEOF", re.S)
 
 
@@ -33,6 +35,18 @@ def inputs() -> dict[str, tuple[str, str]]:
     return out
 
 
+def wrap_long_lines(upf: str, limit: int = 1000) -> str:
+    """``upf`` with every line of numbers longer than ``limit`` characters split four numbers to a line."""
+    out = []
+    for line in upf.splitlines():
+        words = line.split()
+        if len(line) > limit and words and all(_NUMBER.fullmatch(w) for w in words):
+            out += ["  " + "  ".join(words[i:i + 4]) for i in range(0, len(words), 4)]
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def generate(element: str, dest: Path) -> dict:
     """Write ``element``'s UPF into ``dest`` with ld1.x (idempotent); {file, generated_by, source_md5}."""
     table = inputs()
@@ -40,7 +54,7 @@ def generate(element: str, dest: Path) -> dict:
         raise ValueError(f"no pslibrary generation input for {element} (have {sorted(table)})")
     name, text = table[element]
     md5 = hashlib.md5(text.encode()).hexdigest()
-    out = {"file": name, "generated_by": "ld1.x from pslibrary us_ps_collection.job", "source_md5": md5}
+    out = {"file": name, "generated_by": "ld1.x from pslibrary's published input (hts/data/pslibrary_us.job)", "source_md5": md5}
     dest.mkdir(parents=True, exist_ok=True)
     stamp = dest / f"{name}.input-md5"
     if (dest / name).is_file() and stamp.is_file() and stamp.read_text().strip() == md5:
@@ -54,6 +68,7 @@ def generate(element: str, dest: Path) -> dict:
     made = work / name
     if run.returncode != 0 or not made.is_file():
         raise ValueError(f"ld1.x failed for {element}: {(run.stdout + run.stderr).strip().splitlines()[-1:]}")
+    made.write_text(wrap_long_lines(made.read_text()))
     made.replace(dest / name)  # atomic within the directory: a half-written file is never used
     stamp.write_text(md5 + "\n")
     shutil.rmtree(work, ignore_errors=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from hts.dft.pseudo import PseudoFamily
 from hts.dft.qe import QERunner
 
-__all__ = ["ACWF_FCC_V0", "EOSCheck", "fcc_eos"]
+__all__ = ["ACWF_FCC_V0", "EOSCheck", "compressed_pressure", "fcc_eos"]
 
 ACWF_FCC_V0 = {  # A^3/atom, "X/FCC" rows of the all-electron average
     "H": 2.9648091126, "Li": 20.2244785929, "B": 5.8915500544, "C": 7.3216347712, "Mg": 23.1252461440,
@@ -76,3 +76,30 @@ def fcc_eos(family: PseudoFamily, element: str, workdir, runner: QERunner | None
     v0, _, b0 = eos.fit()
     return EOSCheck(element, float(v0), float(b0 / GPa), ref, [float(x) for x in vols], [float(e) for e in ens], wfc,
                     tuple(kpts), round(wall, 1))
+
+
+def compressed_pressure(family: PseudoFamily, element: str, volume_A3: float, ecutwfc_Ry: float, workdir,
+                        runner: QERunner | None = None, kpts: tuple[int, int, int] = (8, 8, 8),
+                        degauss_Ry: float = 0.02) -> tuple[float, float]:
+    """(pressure in GPa, wall s) of fcc ``element`` at ``volume_A3`` per atom and ``ecutwfc_Ry`` (the family's
+    density-to-wavefunction cutoff ratio): a cutoff is good for labels at pressure when this no longer moves."""
+    import numpy as np
+    from ase.build import bulk
+    from ase.io import read
+    from ase.io.espresso import write_espresso_in
+
+    runner = runner or QERunner()
+    fam_wfc, fam_rho = family.cutoffs([element])
+    wd = Path(workdir)
+    wd.mkdir(parents=True, exist_ok=True)
+    atoms = bulk(element, "fcc", a=(4 * volume_A3) ** (1 / 3))
+    data = {"control": {"calculation": "scf", "prefix": "p", "outdir": "./tmp", "pseudo_dir": str(family.dir),
+                        "tstress": True, "disk_io": "none"},
+            "system": {"ecutwfc": ecutwfc_Ry, "ecutrho": fam_rho / fam_wfc * ecutwfc_Ry, "occupations": "smearing",
+                       "smearing": "mv", "degauss": degauss_Ry},
+            "electrons": {"conv_thr": 1e-8, "mixing_beta": 0.4}}
+    with open(wd / "scf.in", "w") as f:
+        write_espresso_in(f, atoms, input_data=data, pseudopotentials=family.files([element]), kpts=kpts)
+    run = runner.run("pw.x", wd / "scf.in", wd, step=f"pressure {element} {ecutwfc_Ry:g} Ry")
+    stress = read(run.output, format="espresso-out").get_stress(voigt=False) * 160.21766208  # eV/A^3 -> GPa
+    return float(-np.trace(stress) / 3), run.wall_s

@@ -21,16 +21,40 @@ def _cmd_label(args) -> int:
         return 2
     from pymatgen.core import Element
 
-    bad = [e for e in args.elements if not Element.is_valid_symbol(e)]
+    if not args.elements and not args.campaign:
+        print("hts label: give --elements (element and prototype cells) or --campaign (its relaxed candidates)",
+              file=sys.stderr)
+        return 2
+    bad = [e for e in args.elements or [] if not Element.is_valid_symbol(e)]
     if bad:
         print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
         return 2
+    volumes = None
+    if args.volumes == "calibrated" and args.export and Path(args.export).is_file():
+        import json
+
+        from hts.label.volumes import CalibratedVolumes
+
+        rows = [json.loads(x) for x in Path(args.export).read_text().splitlines() if x.strip()]
+        volumes = CalibratedVolumes.from_labels(rows)
+        print(f"volumes at pressure from the labels in {args.export} for {sorted(volumes.fits)}", file=sys.stderr)
     configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains), rattle_A=args.rattle_A,
-                                   n_rattle=args.n_rattle, max_atoms=args.max_atoms, prototypes=not args.no_prototypes)
+                                   n_rattle=args.n_rattle, max_atoms=args.max_atoms, prototypes=not args.no_prototypes,
+                                   volumes=volumes, sources=tuple(args.sources)) if args.elements else []
     settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
                              nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
-    store = store_from_args(args, must_exist=False)
+    store = store_from_args(args, must_exist=bool(args.campaign))
     try:
+        if args.campaign:
+            from hts.label.configurations import candidate_configurations
+
+            crit = {"campaign": args.campaign, "structure": {"$exists": True}}
+            if args.candidates == "uncertain":
+                crit["relax.uncertain"] = True
+            docs = store.find(crit)
+            configs += candidate_configurations(docs, strains=(0.0,), rattle_A=args.rattle_A, n_rattle=args.n_rattle,
+                                                max_atoms=args.max_atoms)
+            print(f"{len(docs)} {args.candidates} candidates of campaign {args.campaign}", file=sys.stderr)
         def show(doc):
             what = f"P {doc.get('pressure_GPa', float('nan')):.1f} GPa, {doc['wall_s']:.0f} s" if doc["status"] == "ok" \
                 else f"FAILED {doc['failure']['kind']}: {doc['failure']['message'][:80]}"
@@ -53,13 +77,20 @@ def _cmd_label(args) -> int:
 def add_label_command(sub, add_store_args) -> None:
     p = sub.add_parser("label", help="pw.x labels (energy, forces, stress) at pressure for the prescreen potential")
     add_store_args(p)
-    p.add_argument("--elements", nargs="+", required=True, help="elements of the chemical space (H is always added)")
+    p.add_argument("--elements", nargs="+", help="elements of the chemical space (H is always added)")
+    p.add_argument("--campaign", help="also label this campaign's relaxed candidates (in the same store)")
+    p.add_argument("--candidates", choices=["uncertain", "relaxed"], default="uncertain",
+                   help="with --campaign: those the committee marked relax.uncertain (default), or every relaxed one")
     p.add_argument("--pressures", nargs="+", type=float, default=[50, 150, 300], help="GPa")
     p.add_argument("--strains", nargs="+", type=float, default=[-0.1, 0.0, 0.1], help="volume strains around V(P)")
     p.add_argument("--rattle-A", type=float, default=0.05)
     p.add_argument("--n-rattle", type=int, default=1)
     p.add_argument("--max-atoms", type=int, default=8)
     p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
+    p.add_argument("--sources", nargs="+", choices=["element", "prototype"], default=["element", "prototype"],
+                   help="element (and H) phases, hydride prototypes, or both (default)")
+    p.add_argument("--volumes", choices=["calibrated", "estimate"], default="calibrated",
+                   help="volume at pressure: fitted to the labels already in --export (default), or a-priori")
     p.add_argument("--family", default="psl-us-pbe")
     p.add_argument("--k-spacing", type=float, default=0.30, help="1/A, 2 pi included")
     p.add_argument("--ecut-scale", type=float, default=1.0)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pymatgen.core import Element
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 __all__ = ["CampaignConfig", "ConfigError", "format_errors", "load_config"]
 
@@ -19,82 +18,7 @@ class ConfigError(ValueError):
     """A campaign file that cannot be read or does not validate."""
 
 
-class _Strict(BaseModel):
-    # unknown keys and non-finite numbers (.nan, .inf) are refused in every block
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-def _check_element(symbol: str) -> str:
-    if not Element.is_valid_symbol(symbol):
-        raise ValueError(f"unknown element {symbol!r}")
-    return symbol
-
-
-class SubstitutionSettings(_Strict):
-    """Substitutional ternaries from the shipped binary/ternary hydride prototypes."""
-
-    enabled: bool = True
-    prototypes: list[str] | None = Field(None, min_length=1)  # None: every shipped prototype
-    rules: list[Literal["identity", "z_neighbour", "same_group", "ionic_radius", "probability"]] = Field(min_length=1, default=[
-        "identity",
-        "z_neighbour",
-        "same_group",
-        "ionic_radius",
-        "probability",
-    ])
-    probability_threshold: float = Field(0.001, gt=0, lt=1)
-    ionic_radius_tolerance: float = Field(0.15, gt=0, lt=1)
-    max_atoms: int = Field(24, ge=1, le=500)
-    max_candidates: int | None = Field(None, ge=1)
-
-    @field_validator("prototypes")
-    @classmethod
-    def _known_prototypes(cls, v):
-        from hts.generate.prototypes import PROTOTYPES
-
-        bad = [p for p in v or [] if p not in PROTOTYPES]
-        if bad:
-            raise ValueError(f"unknown prototype(s) {bad}; known: {sorted(PROTOTYPES)}")
-        return v
-
-
-class RandomSettings(_Strict):
-    """AIRSS-style random symmetric cells (pyxtal), ``n_structures`` distinct cells per system and pressure.
-
-    A system takes the stoichiometries whose elements are exactly its own; formula units count the
-    primitive cell; space groups are drawn by how many Wyckoff combinations hold the composition.
-    Relaxations of random cells are abandoned after ``abandon_after_steps`` when their enthalpy is more
-    than ``abandon_above_meV_per_atom`` above the best of that composition and pressure so far."""
-
-    enabled: bool = True
-    n_structures: int = Field(20, ge=0)
-    stoichiometries: list[str] = Field(default_factory=list)  # e.g. ["LaYH6"]; empty: from prototypes
-    formula_units: list[Annotated[int, Field(ge=1, le=64)]] = Field(default=[1], min_length=1)
-    space_groups: list[int] | None = Field(None, min_length=1)  # None: hts.generate.random_cells.DEFAULT_SPACE_GROUPS
-    h2_units: bool = False  # hydrogen placed as H2 molecules (random orientation) instead of atoms
-    abandon_after_steps: int = Field(15, ge=1)
-    abandon_above_meV_per_atom: float | None = Field(500.0, gt=0)
-    max_atoms: int = Field(16, ge=1, le=500)
-    seed: int = Field(0, ge=0, lt=2**63)
-    # minimum separations in Angstrom at 100 GPa, scaled by (V(P)/V(100))^(1/3)
-    min_sep_HH: float = Field(0.8, gt=0)
-    min_sep_HX: float = Field(1.1, gt=0)
-    min_sep_XX: float = Field(1.8, gt=0)
-    volume_factor: float = Field(1.0, gt=0, le=10)
-
-    @field_validator("space_groups")
-    @classmethod
-    def _sg_range(cls, v):
-        if v is not None:
-            bad = [g for g in v if not 1 <= g <= 230]
-            if bad:
-                raise ValueError(f"space groups must be 1..230, got {bad}")
-        return v
-
-
-class GeneratorSettings(_Strict):
-    substitution: SubstitutionSettings = SubstitutionSettings()
-    random: RandomSettings = RandomSettings()
+from hts.config_generators import GeneratorSettings, RandomSettings, SubstitutionSettings, _check_element, _Strict  # noqa: F401
 
 
 class RelaxSettings(_Strict):
@@ -113,6 +37,11 @@ class RelaxSettings(_Strict):
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")  # torch device of the MLIP (a GPU node: "cuda")
     torch_threads: int | None = Field(None, ge=1)
     max_wall_s: float | None = Field(None, gt=0)  # per structure; beyond it a 'timeout' failure record
+    # committee: more models evaluated on each relaxed candidate (hts.potential.committee); their spread is stored
+    # and candidates above either threshold are marked relax.uncertain, for labelling and the next fine-tune
+    committee: list[str] = Field(default_factory=list)
+    uncertain_enthalpy_meV_per_atom: float = Field(25.0, gt=0)
+    uncertain_force_eV_A: float = Field(0.25, gt=0)
 
     @field_validator("model")
     @classmethod
@@ -122,6 +51,13 @@ class RelaxSettings(_Strict):
         if v not in OFFLINE_MODELS and not is_finetuned(v):
             raise ValueError(f"unknown relax.model {v!r}; offline models: {sorted(OFFLINE_MODELS)}, or a fine-tuned "
                              "model directory (hts finetune)")
+        return v
+
+    @field_validator("committee")
+    @classmethod
+    def _known_members(cls, v):
+        for m in v:
+            cls._known_model(m)
         return v
 
 
@@ -348,13 +284,14 @@ class CampaignConfig(_Strict):
     def _model_covers_elements(self):
         from hts.relax.mlip import is_finetuned
 
-        if is_finetuned(self.relax.model):
-            import json
+        for model in (self.relax.model, *self.relax.committee):
+            if is_finetuned(model):
+                import json
 
-            covered = json.loads((Path(self.relax.model) / "model.json").read_text())["elements"]
-            outside = sorted(set(self.elements) - set(covered))
-            if outside:
-                raise ValueError(f"relax.model {self.relax.model} was fine-tuned on {covered}, not {outside}")
+                covered = json.loads((Path(model) / "model.json").read_text())["elements"]
+                outside = sorted(set(self.elements) - set(covered))
+                if outside:
+                    raise ValueError(f"relax model {model} was fine-tuned on {covered}, not {outside}")
         return self
 
     @property

@@ -121,3 +121,41 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
                                           "relax": {"model": str(out)}}).relax.model == str(out)
     with pytest.raises(ValueError, match="was fine-tuned on"):
         CampaignConfig.model_validate({"name": "ft", "systems": ["La-H"], "pressures_GPa": [100], "relax": {"model": str(out)}})
+
+    # --- one active-learning round: a committee of two fine-tunes marks uncertain candidates, which are labelled
+    # from the campaign's store and join the next fine-tune's training set
+    import subprocess
+    import sys
+
+    from hts.campaign import Campaign
+
+    other = tmp_path / "model-s1"
+    train(export, other, FinetuneSettings(epochs=1, batch_size=4, seed=1), threads=1)
+    cfg = CampaignConfig.model_validate({
+        "name": "al", "systems": ["Li-H"], "pressures_GPa": [100],
+        "generators": {"substitution": {"enabled": False},
+                       "random": {"n_structures": 1, "stoichiometries": ["LiH"], "max_atoms": 2, "seed": 3}},
+        "references": {"element_phases": 1, "sub_binaries": False},
+        "relax": {"model": str(out), "committee": [str(other)], "max_steps": 40, "fmax_eV_A": 0.5,
+                  "uncertain_enthalpy_meV_per_atom": 1e-3, "uncertain_force_eV_A": 10.0},
+        "store": {"path": str(tmp_path / "campaign")}})
+    with open_store(tmp_path / "campaign") as store:
+        camp = Campaign(cfg, store)
+        camp.run_stage("generate")
+        camp.run_stage("relax")
+        relaxed = store.find({"campaign": "al", "status": "relaxed"})
+    assert any(len(d["structure"]["sites"]) <= 2 for d in relaxed), [d["formula"] for d in relaxed]
+    for d in relaxed:
+        rb = d["relax"]
+        assert rb["committee_size"] == 2 and rb["committee_enthalpy_std_meV_per_atom"] > 0
+        assert rb["committee_force_std_eV_A"] >= 0 and rb["uncertain"] is True  # threshold 0.001 meV/atom
+    r = subprocess.run([sys.executable, "-m", "hts.cli", "label", "--store", str(tmp_path / "campaign"), "--campaign", "al",
+                        "--export", str(export), "--family", "gth-pbe", "--k-spacing", "0.8", "--ecut-scale", "0.6",
+                        "--rattle-A", "0", "--max-atoms", "2", "--workdir", str(tmp_path / "wd2")],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"{len(relaxed)} uncertain candidates of campaign al" in r.stderr
+    new = [x for x in read_labels(export) if x["origin"]["source"] == "candidate"]
+    assert {x["origin"]["candidate_id"] for x in new} == {d["id"] for d in relaxed if len(d["structure"]["sites"]) <= 2}
+    meta2 = train(export, tmp_path / "model-r2", FinetuneSettings(epochs=1, batch_size=4), threads=1)
+    assert meta2["n_labels"] == meta["n_labels"] + len(new) and meta2["training_hash"] != meta["training_hash"]

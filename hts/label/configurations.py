@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pymatgen.core import Structure
 
-__all__ = ["LabelConfig", "label_configurations"]
+__all__ = ["LabelConfig", "candidate_configurations", "label_configurations"]
 
 
 @dataclass
@@ -46,17 +46,20 @@ def _variants(base: Structure, origin: dict, pressure: float, strains, rattle_A:
 
 
 def label_configurations(elements: list[str], pressures: list[float], strains=(-0.1, 0.0, 0.1), rattle_A: float = 0.05,
-                         n_rattle: int = 1, max_atoms: int = 8, prototypes: bool = True) -> list[LabelConfig]:
+                         n_rattle: int = 1, max_atoms: int = 8, prototypes: bool = True,
+                         volumes=None, sources=("element", "prototype")) -> list[LabelConfig]:
     """Element phases (H's molecular and atomic phases included) and, with ``prototypes``, the binary hydride
     prototypes of every non-H element in ``elements``, at each pressure, per volume strain and rattle. Volumes
-    at pressure are hts's estimates (the hull references' for elements, :mod:`hts.generate.volume` for
-    hydrides); the label's own DFT pressure is what counts."""
+    at pressure are hts's a-priori estimates (the hull references' for elements, :mod:`hts.generate.volume` for
+    hydrides), or with ``volumes`` (:class:`hts.label.volumes.CalibratedVolumes`) the volumes its earlier labels
+    give (recorded as ``volume_recipe`` in the origin, so those are new configurations); the label's own DFT
+    pressure is what counts. ``sources`` picks element phases, prototypes or both."""
     from hts.generate.substitution import substitution_candidates
     from hts.generate.volume import target_volume
     from hts.stability.references import element_references
 
     binaries = []
-    if prototypes:
+    if prototypes and "prototype" in sources:
         for el in sorted(set(elements) - {"H"}):
             _, found = substitution_candidates(f"{el}-H", rules=("identity", "z_neighbour", "same_group"),
                                                max_atoms=max_atoms)
@@ -64,14 +67,18 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     out, seen = [], set()
     for p in pressures:
         bases: list[tuple[Structure, dict]] = []
-        for g in element_references(sorted(set(elements) | {"H"}), p):
-            bases.append((g.structure.get_primitive_structure(), {"source": "element", "element": g.origin["element"],
-                                                                 "phase": g.origin["phase"]}))
+        recipe = {"volume_recipe": "labels-vinet"} if volumes is not None else {}
+        for g in element_references(sorted(set(elements) | {"H"}), p) if "element" in sources else []:
+            s = g.structure.get_primitive_structure()
+            if volumes is not None:
+                s.scale_lattice(volumes.volume(s.composition, p))
+            bases.append((s, {"source": "element", "element": g.origin["element"], "phase": g.origin["phase"],
+                              **recipe}))
         for b in binaries:
             s = b.structure.get_primitive_structure()
-            s.scale_lattice(target_volume(s.composition, p))
+            s.scale_lattice(volumes.volume(s.composition, p) if volumes is not None else target_volume(s.composition, p))
             bases.append((s, {"source": "prototype", "formula": s.composition.reduced_formula,
-                              "prototype": b.origin.get("prototype"), "map": b.origin.get("map")}))
+                              "prototype": b.origin.get("prototype"), "map": b.origin.get("map"), **recipe}))
         for s, origin in bases:
             if len(s) > max_atoms:
                 continue
@@ -79,4 +86,22 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
                 if c.id not in seen:
                     seen.add(c.id)
                     out.append(c)
+    return out
+
+
+def candidate_configurations(docs: list[dict], strains=(0.0,), rattle_A: float = 0.05, n_rattle: int = 1,
+                             max_atoms: int = 16) -> list[LabelConfig]:
+    """Configurations from a campaign's relaxed candidates (documents with ``structure``): each relaxed cell at its
+    pressure, strained and rattled as element and prototype cells are. Cells over ``max_atoms`` are left out."""
+    out = []
+    for d in docs:
+        if not d.get("structure"):
+            continue
+        s = Structure.from_dict(d["structure"])
+        if len(s) > max_atoms:
+            continue
+        o = d.get("origin") or {}
+        origin = {"source": "candidate", "campaign": d["campaign"], "candidate_id": d["id"], "formula": d["formula"],
+                  "prototype": o.get("prototype") or o.get("generator"), "model": (d.get("engine") or {}).get("model")}
+        out += _variants(s, origin, d["pressure_GPa"], strains, rattle_A, n_rattle)
     return out

@@ -19,8 +19,7 @@ from hts.relax.relaxer import MLIPRelaxMaker
 from hts.stages.base import StageContext, Verdicts, add_attempt, add_cpu
 from hts.store.documents import PAST_RELAX, Status
 
-__all__ = ["decide", "engine", "query", "relax_maker", "verdict"]
-
+__all__ = ["committee_block", "decide", "engine", "query", "relax_maker", "verdict"]
 
 
 def relax_maker(cfg: CampaignConfig) -> MLIPRelaxMaker:
@@ -58,11 +57,26 @@ def _known_match(d: dict, known: list[dict]) -> str | None:
     return next((k["id"] for k in same if sm.fit(s, Structure.from_dict(k["structure"]))), None)
 
 
-def verdict(d: dict, r, eng: dict) -> Verdicts:
-    """The document after relaxation result ``r`` (:class:`hts.relax.relaxer.RelaxResult`)."""
+def committee_block(cfg: CampaignConfig, structure: Structure, pressure_GPa: float) -> dict:
+    """The committee's spread on a relaxed cell, as fields of the relax block (empty without a committee)."""
+    from hts.potential.committee import disagreement
+
+    r = cfg.relax
+    if not r.committee:
+        return {}
+    d = disagreement(structure, pressure_GPa, [r.model, *r.committee])
+    return {"committee_size": d.n_members, "committee_enthalpy_std_meV_per_atom": round(d.enthalpy_std_meV_per_atom, 3),
+            "committee_force_std_eV_A": round(d.force_std_eV_A, 4),
+            "uncertain": d.uncertain(r.uncertain_enthalpy_meV_per_atom, r.uncertain_force_eV_A)}
+
+
+def verdict(d: dict, r, eng: dict, committee: dict | None = None) -> Verdicts:
+    """The document after relaxation result ``r`` (:class:`hts.relax.relaxer.RelaxResult`) and, for a relaxed
+    cell, the committee's spread on it (:func:`committee_block`)."""
     d["engine"] = eng
     add_cpu(d, "relax", r.cpu_s)
-    d["relax"] = {"n_steps": r.n_steps, "converged": r.converged, "wall_s": r.wall_s, "failure_type": r.failure_type}
+    d["relax"] = {"n_steps": r.n_steps, "converged": r.converged, "wall_s": r.wall_s, "failure_type": r.failure_type,
+                  **(committee or {})}
     add_attempt(d, stage="relax", ok=r.ok, reason=r.reason)
     if r.ok:
         n = r.n_atoms
@@ -110,7 +124,7 @@ def decide(ctx: StageContext, docs: list[dict]) -> Iterator[Verdicts]:
 
         for i, r in maker.relax_iter([Structure.from_dict(d["structure_initial"]) for d in batch], p, steps, limit):
             tick(1)
-            v = verdict(batch[i], r, eng)
+            v = verdict(batch[i], r, eng, committee_block(ctx.cfg, r.structure, p) if r.ok else None)
             d = batch[i]
             if d["status"] == Status.RELAXED.value:
                 key = (d["formula"], p)

@@ -67,6 +67,10 @@ class RelaxBlock(_Block):
     converged: bool | None = None
     wall_s: float | None = None
     failure_type: str | None = None  # invalid_structure | diverged | not_converged | timeout | engine_error
+    committee_size: int | None = None  # models that evaluated the relaxed cell (hts.potential.committee)
+    committee_enthalpy_std_meV_per_atom: float | None = None
+    committee_force_std_eV_A: float | None = None
+    uncertain: bool | None = None  # above a committee threshold: to be labelled by DFT next
 
 
 class DedupBlock(_Block):

@@ -1,0 +1,86 @@
+"""Fidelity of the fine-tuned prescreen potential on DFT labels it never trained on, beside the stock model.
+
+Held-out labels are the validation groups of the fine-tuned model (whole prototypes, never single frames: see
+hts.potential.finetune.grouped_split), or every label of ``--held-out`` (a JSON-lines label file). To be fair to the
+stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
+Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pressure (GPa, -trace(stress)/3).
+One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
+
+    python benchmarks/potential_fidelity.py --model data/potential/model [--labels data/potential/labels.jsonl]
+
+Last line: ``energy_mae_meV=X force_mae=Y pressure_mae_GPa=Z stock_energy_mae_meV=W``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "potential_fidelity.jsonl"
+
+
+def predict(model, labels: list[dict]) -> list[dict]:
+    """[{e_eV (total), f, p_GPa}] of a CHGNet model for each label's structure."""
+    preds = model.predict_structure([r["structure"] for r in labels], task="efs", batch_size=8)
+    return [{"e_eV": float(p["e"]) * len(r["species"]), "f": np.asarray(p["f"]),
+             "p_GPa": float(-np.trace(np.asarray(p["s"])) / 3)} for r, p in zip(labels, preds)]
+
+
+def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> dict:
+    """Mean absolute errors of ``preds`` (model scale) against the labels, the offsets added back."""
+    de = [abs(p["e_eV"] + sum(offsets[s] for s in r["species"]) - r["energy_eV"]) / len(r["species"])
+          for r, p in zip(labels, preds)]
+    df = np.concatenate([np.abs(p["f"] - np.asarray(r["forces_eV_A"])).ravel() for r, p in zip(labels, preds)])
+    dp = [abs(p["p_GPa"] - r["pressure_GPa"]) for r, p in zip(labels, preds)]
+    return {"energy_mae_meV": 1000 * float(np.mean(de)), "force_mae": float(df.mean()), "pressure_mae_GPa": float(np.mean(dp))}
+
+
+def main() -> None:
+    from chgnet.model import CHGNet
+
+    from hts.potential.finetune import _group, fit_offsets, load_finetuned, read_labels
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
+    ap.add_argument("--labels", default=None, help="label file (default: the one the model was trained from)")
+    ap.add_argument("--held-out", default=None, help="a separate label file to test on instead of the validation groups")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    tuned, meta = load_finetuned(Path(args.model))
+    labels = read_labels(Path(args.labels or meta["labels_file"]))
+    val_groups = set(meta["val_groups"])
+    train = [r for r in labels if _group(r) not in val_groups]
+    test = read_labels(Path(args.held_out)) if args.held_out else [r for r in labels if _group(r) in val_groups]
+    test = [r for r in test if set(r["species"]) <= set(meta["elements"])]
+    if not test:
+        raise SystemExit("no held-out label with elements the model covers")
+    stock = CHGNet.load(verbose=False)
+    stock_offsets = fit_offsets(train, [p["e_eV"] for p in predict(stock, train)])
+    res_stock = errors(test, predict(stock, test), stock_offsets)
+    res_tuned = errors(test, predict(tuned, test), meta["offsets_eV_per_atom"])
+    row = {"model": args.model, "training_hash": meta["training_hash"], "n_train_labels": len(train), "n_test": len(test),
+           "test_groups": sorted({_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
+           "wall_s": round(time.time() - t0, 1)}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(f"{len(test)} held-out labels in {len(row['test_groups'])} groups; {len(train)} training labels")
+    print(f"{'':12s} {'energy meV/atom':>16s} {'force eV/A':>11s} {'pressure GPa':>13s}")
+    for name, r in (("stock", res_stock), ("fine-tuned", res_tuned)):
+        print(f"{name:12s} {r['energy_mae_meV']:16.1f} {r['force_mae']:11.3f} {r['pressure_mae_GPa']:13.2f}")
+    print(f"energy_mae_meV={res_tuned['energy_mae_meV']:.1f} force_mae={res_tuned['force_mae']:.3f} "
+          f"pressure_mae_GPa={res_tuned['pressure_mae_GPa']:.2f} stock_energy_mae_meV={res_stock['energy_mae_meV']:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Committee disagreement: how much the prescreen's models disagree on a relaxed candidate.
+
+The committee is the relaxing model plus ``relax.committee`` (fine-tuned models of other seeds, or shipped ones).
+Each member evaluates the same structure at the same pressure; the spread of their enthalpies (meV/atom) and of
+their forces (eV/A, largest over atoms of the RMS deviation from the committee mean) says where the potential
+is unsure. Candidates above ``relax.uncertain_enthalpy_meV_per_atom`` or ``relax.uncertain_force_eV_A`` are
+marked ``relax.uncertain`` and are what ``hts label --uncertain-from`` labels next, for the next fine-tuning round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Disagreement", "disagreement", "member_predictions"]
+
+EV_A3_TO_GPA = 160.21766208
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    enthalpy_std_meV_per_atom: float
+    force_std_eV_A: float
+    n_members: int
+
+    def uncertain(self, enthalpy_meV: float, force_eV_A: float) -> bool:
+        return self.enthalpy_std_meV_per_atom > enthalpy_meV or self.force_std_eV_A > force_eV_A
+
+
+def member_predictions(structure, pressure_GPa: float, models: list[str]) -> list[tuple[float, np.ndarray]]:
+    """[(enthalpy eV/atom, forces eV/A)] of each model for ``structure`` held fixed at ``pressure_GPa``."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.relax.mlip import get_calculator
+
+    out = []
+    atoms = AseAtomsAdaptor.get_atoms(structure)
+    pv = pressure_GPa / EV_A3_TO_GPA * atoms.get_volume()
+    for m in models:
+        a = atoms.copy()
+        a.calc = get_calculator(m)
+        out.append(((float(a.get_potential_energy()) + pv) / len(a), np.asarray(a.get_forces())))
+    return out
+
+
+def disagreement(structure, pressure_GPa: float, models: list[str]) -> Disagreement:
+    """Spread of the committee ``models`` (two or more) on ``structure`` at ``pressure_GPa``."""
+    if len(models) < 2:
+        raise ValueError(f"a committee needs two models or more, got {models}")
+    preds = member_predictions(structure, pressure_GPa, models)
+    h = np.array([p[0] for p in preds])
+    f = np.stack([p[1] for p in preds])  # (members, atoms, 3)
+    dev = np.sqrt(((f - f.mean(axis=0)) ** 2).sum(axis=2).mean(axis=0))  # per atom, RMS over members
+    return Disagreement(float(1000 * h.std()), float(dev.max()), len(models))

@@ -1,7 +1,8 @@
 """Fidelity of the fine-tuned prescreen potential on DFT labels it never trained on, beside the stock model.
 
-Held-out labels are the validation groups of the fine-tuned model (whole prototypes, never single frames: see
-hts.potential.finetune.grouped_split), or every label of ``--held-out`` (a JSON-lines label file). To be fair to the
+Held-out labels are those of groups (whole prototypes, never single frames: hts.potential.finetune.grouped_split)
+the fine-tuned model never trained on: its validation groups and any labelled since; or every label of
+``--held-out`` (a JSON-lines label file). To be fair to the
 stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
 Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pressure (GPa, -trace(stress)/3).
 One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
@@ -57,18 +58,22 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     t0 = time.time()
     tuned, meta = load_finetuned(Path(args.model))
-    labels = read_labels(Path(args.labels or meta["labels_file"]))
-    val_groups = set(meta["val_groups"])
-    train = [r for r in labels if _group(r) not in val_groups]
-    test = read_labels(Path(args.held_out)) if args.held_out else [r for r in labels if _group(r) in val_groups]
+    family = (meta.get("settings") or {}).get("family")
+    labels = read_labels(Path(args.labels or meta["labels_file"]), family)
+    train_ids, train_groups = set(meta["train_ids"]), set(meta["train_groups"])
+    train = [r for r in labels if r["id"] in train_ids]  # exactly what the fine-tuned model trained on
+    # held out: every label of a group (prototype) the model never trained on, labelled since included
+    test = read_labels(Path(args.held_out), family) if args.held_out else [r for r in labels if _group(r) not in train_groups]
     test = [r for r in test if set(r["species"]) <= set(meta["elements"])]
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     stock = CHGNet.load(verbose=False)
     stock_offsets = fit_offsets(train, [p["e_eV"] for p in predict(stock, train)])
+    test = [r for r in test if set(r["species"]) <= set(stock_offsets)]  # an element seen in training only
     res_stock = errors(test, predict(stock, test), stock_offsets)
     res_tuned = errors(test, predict(tuned, test), meta["offsets_eV_per_atom"])
-    row = {"model": args.model, "training_hash": meta["training_hash"], "n_train_labels": len(train), "n_test": len(test),
+    row = {"model": args.model, "training_hash": meta["training_hash"], "settings": meta.get("settings"),
+           "n_train_labels": len(train), "n_test": len(test),
            "test_groups": sorted({_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
            "wall_s": round(time.time() - t0, 1)}
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,8 @@ class Campaign:
         for v in mod.decide(self.context(ids, **options), self.read(name, ids)):
             self.store.upsert(v.docs)
             self.store.put_data_many(v.data)
+            if v.labels and self.store.labels is not None:
+                self.store.labels.update(v.labels)
             written.update(d["status"] for d in v.docs if d["campaign"] == self.cfg.name)
         return written
 

@@ -15,7 +15,8 @@ def _cmd_finetune(args) -> int:
     if not Path(args.labels).is_file():
         print(f"hts finetune: no label file {args.labels} (hts label --export ...)", file=sys.stderr)
         return 2
-    settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed)
+    settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
+                                family=args.family)
     try:
         meta = train(Path(args.labels), Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
@@ -35,5 +36,6 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")
+    p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")
     p.set_defaults(func=_cmd_finetune)

@@ -295,6 +295,18 @@ def test_dft_rescreen_recomputes_the_hull(tmp_path):
     assert dh["e_above_hull_meV"] == pytest.approx(max(0.0, 1000 * form), abs=1e-3)
     assert dh["mlip_e_above_hull_meV"] == 0.0 and dh["delta_meV"] == pytest.approx(dh["e_above_hull_meV"])
     assert sorted(dh["references"]) == ["r-h", "r-si"]
+    # every pw.x relaxation left labels for the potential: its frames' energy, forces and stress, ASE sign
+    labels = store.labels.query({"origin.source": "dft_stage"})
+    by_doc = {}
+    for lb in labels:
+        by_doc.setdefault(lb["origin"]["candidate_id"], []).append(lb)
+    assert set(by_doc) == {"r-h", "r-si", "c-sih2"}
+    for lb in labels:
+        assert lb["settings"]["family"] == "debian-pbe" and lb["origin"]["stage"] == "dft_hull"
+        assert np.asarray(lb["forces_eV_A"]).shape == (lb["n_atoms"], 3)
+        assert lb["pressure_GPa"] == pytest.approx(-np.trace(lb["stress_GPa"]) / 3, abs=1e-3)
+    last = max(by_doc["c-sih2"], key=lambda lb: lb["origin"]["frame"])
+    assert last["pressure_GPa"] == pytest.approx(50.0, abs=5.0)  # the relaxed frame sits at the target pressure
     # a threshold below the DFT value: the candidate leaves at the DFT hull; references are not redone
     if dh["e_above_hull_meV"] > 1.0:
         cfg["stability"] = {"hull_threshold_meV": dh["e_above_hull_meV"] / 2}

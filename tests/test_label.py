@@ -102,8 +102,16 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     mu = fit_offsets(labels, shifted)
     assert mu["H"] == pytest.approx(3.0, abs=1e-6) and mu["Li"] == pytest.approx(-1.5, abs=1e-6)
 
+    # CHGNet's StructureData takes VASP stresses (kbar, compression positive): its targets must be the labels' GPa
+    from hts.potential.finetune import structure_data
+
+    data = structure_data(labels[:2], {"H": 0.0, "Li": 0.0})
+    for i, r in enumerate(labels[:2]):
+        assert np.allclose(data[i][1]["s"].numpy(), r["stress_GPa"], atol=1e-4)
+        assert float(data[i][1]["e"]) == pytest.approx(r["energy_eV"] / len(r["species"]), rel=1e-6)
+
     out = tmp_path / "model"
-    meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4), threads=1)
+    meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4, family="gth-pbe"), threads=1)
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0
     assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
     with pytest.raises(ValueError, match="not \\['La'\\]"):
@@ -130,7 +138,7 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     from hts.campaign import Campaign
 
     other = tmp_path / "model-s1"
-    train(export, other, FinetuneSettings(epochs=1, batch_size=4, seed=1), threads=1)
+    train(export, other, FinetuneSettings(epochs=1, batch_size=4, seed=1, family="gth-pbe"), threads=1)
     cfg = CampaignConfig.model_validate({
         "name": "al", "systems": ["Li-H"], "pressures_GPa": [100],
         "generators": {"substitution": {"enabled": False},
@@ -157,5 +165,5 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert f"{len(relaxed)} uncertain candidates of campaign al" in r.stderr
     new = [x for x in read_labels(export) if x["origin"]["source"] == "candidate"]
     assert {x["origin"]["candidate_id"] for x in new} == {d["id"] for d in relaxed if len(d["structure"]["sites"]) <= 2}
-    meta2 = train(export, tmp_path / "model-r2", FinetuneSettings(epochs=1, batch_size=4), threads=1)
+    meta2 = train(export, tmp_path / "model-r2", FinetuneSettings(epochs=1, batch_size=4, family="gth-pbe"), threads=1)
     assert meta2["n_labels"] == meta["n_labels"] + len(new) and meta2["training_hash"] != meta["training_hash"]

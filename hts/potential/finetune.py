@@ -2,7 +2,9 @@
 
 - **Labels**: ``data/potential/labels.jsonl`` (:mod:`hts.label`): total energy (eV), forces (eV/A), stress (GPa,
   ASE sign: compression negative). CHGNet's ``s`` output is in GPa with the same sign (a squeezed fcc Al cell
-  gives -98 GPa on its diagonal), so stresses go in unchanged; the check is :func:`stress_sign_check`.
+  gives -98 GPa on its diagonal; :func:`stress_sign_check`). CHGNet's ``StructureData`` however takes VASP
+  stresses (kbar, compression positive) and multiplies them by -0.1, so :func:`structure_data` hands it
+  -10 x the label; a test checks that the training targets equal the labels.
 - **Energy zero**: pseudopotentials and CHGNet's training data (VASP PAW) differ by a constant per element.
   :func:`fit_offsets` fits one offset per element (least squares of DFT minus model total energy over the
   element counts); the labels are shifted by them before training, and the offsets travel with the model, so
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["FinetuneSettings", "fit_offsets", "grouped_split", "load_finetuned", "read_labels", "stress_sign_check",
-           "train"]
+           "structure_data", "train"]
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,12 @@ class FinetuneSettings:
     trainable: tuple[str, ...] = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
     val_share: float = 0.2
     seed: int = 0
+    family: str | None = "psl-us-pbe"  # labels of this pseudopotential family only (None: all)
 
 
-def read_labels(path: Path) -> list[dict]:
-    """The ``ok`` labels of an exported file, each with a pymatgen Structure under ``structure``."""
+def read_labels(path: Path, family: str | None = None) -> list[dict]:
+    """The ``ok`` labels of an exported file (of pseudopotential ``family`` only, if given), each with a pymatgen
+    Structure under ``structure``."""
     from pymatgen.core import Lattice, Structure
 
     out = []
@@ -50,7 +54,7 @@ def read_labels(path: Path) -> list[dict]:
         if not line.strip():
             continue
         r = json.loads(line)
-        if r.get("status") != "ok":
+        if r.get("status") != "ok" or (family and (r.get("settings") or {}).get("family") != family):
             continue
         r["structure"] = Structure(Lattice(r["lattice_A"]), r["species"], r["positions_A"], coords_are_cartesian=True)
         out.append(r)
@@ -63,12 +67,22 @@ def _group(label: dict) -> str:
 
 
 def grouped_split(labels: list[dict], val_share: float, seed: int = 0) -> tuple[list[int], list[int]]:
-    """Indices (train, validation) with every prototype group wholly on one side."""
+    """Indices (train, validation) with every prototype group wholly on one side, and every element of a
+    validation group still in some training group (its energy offset is fit on training labels only)."""
     groups = sorted({_group(r) for r in labels})
     rng = np.random.default_rng(seed)
     rng.shuffle(groups)
     n_val = max(1, int(round(val_share * len(groups)))) if len(groups) > 1 else 0
-    val_groups = set(groups[:n_val])
+    elements = {g: set() for g in groups}
+    for r in labels:
+        elements[_group(r)].update(r["species"])
+    val_groups: set[str] = set()
+    for g in groups:
+        if len(val_groups) >= n_val:
+            break
+        rest = set().union(*(elements[h] for h in groups if h != g and h not in val_groups))
+        if elements[g] <= rest:
+            val_groups.add(g)
     train = [i for i, r in enumerate(labels) if _group(r) not in val_groups]
     val = [i for i, r in enumerate(labels) if _group(r) in val_groups]
     return train, val
@@ -98,6 +112,18 @@ def stress_sign_check(model=None) -> float:
     return float(np.mean(np.diag(model.predict_structure(s)["s"])))
 
 
+def structure_data(labels: list[dict], offsets: dict[str, float]):
+    """CHGNet's training set of ``labels``: energies per atom on the model's scale (offsets removed), forces, and
+    stresses handed over in the VASP convention StructureData expects (kbar, positive under compression: it
+    multiplies by -0.1 to get GPa with ASE's sign), so its targets are the labels' GPa stresses unchanged."""
+    from chgnet.data.dataset import StructureData
+
+    return StructureData([r["structure"] for r in labels],
+                         [shifted_energy(r, offsets) / len(r["species"]) for r in labels],
+                         [r["forces_eV_A"] for r in labels],
+                         stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)
+
+
 def training_hash(labels: list[dict]) -> str:
     h = hashlib.sha256()
     for r in sorted(labels, key=lambda r: r["id"]):
@@ -108,34 +134,29 @@ def training_hash(labels: list[dict]) -> str:
 def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = FinetuneSettings(), threads: int = 2) -> dict:
     """Fine-tune CHGNet on the labels of ``labels_path``; writes ``out_dir``/weights.pt and model.json."""
     import torch
-    from chgnet.data.dataset import StructureData
     from chgnet.model import CHGNet
     from chgnet.trainer import Trainer
     from torch.utils.data import DataLoader
 
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
-    labels = read_labels(labels_path)
+    labels = read_labels(labels_path, settings.family)
     if len(labels) < 4:
-        raise ValueError(f"{labels_path}: {len(labels)} usable labels; at least 4 are needed")
+        raise ValueError(f"{labels_path}: {len(labels)} usable labels of family {settings.family}; at least 4 are needed")
     model = CHGNet.load(verbose=False)
-    base = [float(p["e"]) * len(r["species"]) for r, p in zip(labels, model.predict_structure(
-        [r["structure"] for r in labels], batch_size=16))]
-    offsets = fit_offsets(labels, base)
     tr, va = grouped_split(labels, settings.val_share, settings.seed)
     if not va:
         va = tr[-1:]
-
-    def data(idx):
-        return StructureData([labels[i]["structure"] for i in idx],
-                             [shifted_energy(labels[i], offsets) / len(labels[i]["species"]) for i in idx],
-                             [labels[i]["forces_eV_A"] for i in idx],
-                             stresses=[labels[i]["stress_GPa"] for i in idx], shuffle=False)
+    base = [float(p["e"]) * len(labels[i]["species"]) for i, p in zip(tr, model.predict_structure(
+        [labels[i]["structure"] for i in tr], batch_size=16))]
+    offsets = fit_offsets([labels[i] for i in tr], base)  # training labels only: validation stays unseen
 
     from chgnet.data.dataset import collate_graphs
 
-    train_loader = DataLoader(data(tr), batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
-    val_loader = DataLoader(data(va), batch_size=settings.batch_size, collate_fn=collate_graphs)
+    train_loader = DataLoader(structure_data([labels[i] for i in tr], offsets), batch_size=settings.batch_size,
+                              shuffle=True, collate_fn=collate_graphs)
+    val_loader = DataLoader(structure_data([labels[i] for i in va], offsets), batch_size=settings.batch_size,
+                            collate_fn=collate_graphs)
     for name, p in model.named_parameters():
         p.requires_grad = any(name.startswith(t) for t in settings.trainable)
     trainer = Trainer(model=model, targets="efs", energy_loss_ratio=settings.energy_loss_ratio,
@@ -152,7 +173,8 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
             "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets), "offsets_eV_per_atom": offsets,
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
             "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "labels_file": str(labels_path),
-            "val_groups": sorted({_group(labels[i]) for i in va})}
+            "val_groups": sorted({_group(labels[i]) for i in va}),
+            "train_groups": sorted({_group(labels[i]) for i in tr}), "train_ids": sorted(labels[i]["id"] for i in tr)}
     (out_dir / "model.json").write_text(json.dumps(meta, indent=1))
     return meta
 

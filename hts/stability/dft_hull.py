@@ -34,7 +34,10 @@ def hull_phases(pool: list[dict], group: list[dict]) -> list[dict]:
 
 def dft_rescreen(cfg, maker, cands: list[dict], references: list[dict]):
     """Re-relax ``cands`` and their hull phases (from ``references``: relaxed reference documents) with
-    ``maker`` (an ElphMaker); yields the documents changed, each DFT relaxation as it finishes."""
+    ``maker`` (an ElphMaker); yields (documents changed, DFT labels of the relaxations), each DFT relaxation
+    as it finishes."""
+    from hts.label.frames import stage_labels
+
     t = cfg.tc
     key = {"protocol": t.protocol, "pseudo_family": t.pseudo_family}
     thr = cfg.stability.hull_threshold_meV
@@ -48,9 +51,16 @@ def dft_rescreen(cfg, maker, cands: list[dict], references: list[dict]):
             if r.ok:
                 d["structure_dft"] = r.structure.as_dict()
             fresh.append(d)
+            labels.extend(stage_labels(d, r.frames, "dft_hull", r.tc, t.pseudo_family, t.protocol))
         return d["dft"]
 
     fresh: list[dict] = []
+    labels: list[dict] = []
+
+    def out(docs: list[dict]):
+        done = (docs, list(labels))
+        labels.clear()
+        return done
     for system in cfg.systems:
         els = set(system.split("-"))
         for p in cfg.pressures_GPa:
@@ -62,7 +72,7 @@ def dft_rescreen(cfg, maker, cands: list[dict], references: list[dict]):
             for r in hull_phases(pool, group):
                 res = dft(r)
                 if fresh:
-                    yield fresh
+                    yield out(fresh)
                     fresh = []
                 if res["ok"]:
                     comp = Composition(r["formula"])
@@ -71,7 +81,7 @@ def dft_rescreen(cfg, maker, cands: list[dict], references: list[dict]):
             for d in group:
                 res = dft(d)
                 if fresh:
-                    yield fresh
+                    yield out(fresh)
                     fresh = []
                 if res["ok"]:
                     entries[d["id"]] = (Structure.from_dict(d["structure"]).composition,
@@ -79,7 +89,7 @@ def dft_rescreen(cfg, maker, cands: list[dict], references: list[dict]):
             hull = {} if missing else enthalpy_hull(entries)[1]
             for d in group:
                 _verdict(d, hull, entries, missing, p, thr)
-            yield group
+            yield out(group)
 
 
 def _verdict(d: dict, hull: dict, entries: dict, missing: set, p: float, thr: float) -> None:

@@ -25,10 +25,12 @@ class ArrayReader:
 
 @dataclass
 class Verdicts:
-    """Documents to write in one bulk upsert, and arrays for the data collection: (id, kind, payload)."""
+    """Documents to write in one bulk upsert, arrays for the data collection: (id, kind, payload), and DFT
+    labels for the potential (the ``labels`` collection, :mod:`hts.label.frames`)."""
 
     docs: list[dict] = field(default_factory=list)
     data: list[tuple[str, str, dict]] = field(default_factory=list)
+    labels: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -26,5 +26,5 @@ def decide(ctx: StageContext, docs: list[dict]) -> Iterator[Verdicts]:
     if not cands:
         return
     refs = [d for d in docs if d["role"] == "reference"]
-    for changed in dft_rescreen(ctx.cfg, tc.elph_maker(ctx.cfg), cands, refs):
-        yield Verdicts(changed)
+    for changed, labels in dft_rescreen(ctx.cfg, tc.elph_maker(ctx.cfg), cands, refs):
+        yield Verdicts(changed, labels=labels)

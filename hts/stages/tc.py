@@ -12,6 +12,7 @@ from pathlib import Path
 from pymatgen.core import Structure
 
 from hts.config import CampaignConfig
+from hts.label.frames import stage_labels
 from hts.stages.base import StageContext, Verdicts, add_attempt, add_cpu, add_warning
 from hts.store.documents import Status
 
@@ -82,7 +83,8 @@ def decide(ctx: StageContext, docs: list[dict]) -> Iterator[Verdicts]:
         label = "" if maker.protocol.converged else " [unconverged: smoke protocol]"
         log.info("DFPT %s %s: %s%s", d["id"], d["formula"], d["status"], label)
         tick(1)
-        yield Verdicts([d], [(d["id"], "a2f", r.arrays)] if r.arrays else [])
+        yield Verdicts([d], [(d["id"], "a2f", r.arrays)] if r.arrays else [],
+                       stage_labels(d, r.frames, "tc", r.tc, t.pseudo_family, t.protocol))
 
 
 def job_options(cfg: CampaignConfig, rank: int, candidate_id: str) -> dict:

@@ -26,6 +26,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from hts.dft.cell import qe_cell
 from hts.dft.pseudo import MissingPseudopotential, PseudoFamily
 from hts.dft.qe import QEError, QERunner
+from hts.label.frames import pw_frames
 from hts.tc.a2f import analyse_a2f, read_elph_lambda
 from hts.tc.protocols import ElphProtocol, mesh, meshes
 from hts.units import KBAR_PER_GPA, RY_TO_EV
@@ -44,6 +45,7 @@ class ElphResult:
     failure: dict | None = None  # {"kind", "step", "message"}
     attempts: list[dict] = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # step -> {"wall_s", "cpu_s"}
+    frames: list[dict] = field(default_factory=list)  # pw.x ionic steps with energy, forces, stress (-> labels)
 
 
 @dataclass
@@ -213,6 +215,7 @@ class ElphMaker:
                 atoms = last
                 res.attempts.append({"step": "relax", "ok": False, "kind": "restart", "message": "vc-relax restarted from its last geometry"})
         text = (wd / "relax.out").read_text()
+        res.frames += pw_frames(wd / "relax.out")
         final = ase_read(wd / "relax.out", format="espresso-out", index=-1)
         final.calc = None
         enth = re.findall(r"Final enthalpy\s*=\s*([-\d.]+)\s*Ry", text)
@@ -254,6 +257,8 @@ class ElphMaker:
         symbols = atoms.get_chemical_symbols()
         self._pw(wd, "scf_fit", atoms, "scf", m["k_fit"], pressure_GPa, res, la2f=True, tag=tag)
         self._pw(wd, "scf", atoms, "scf", m["k"], pressure_GPa, res, tag=tag)
+        if not tag:
+            res.frames += pw_frames(wd / "scf.out", 1)
         self._ph(wd, m["q"], res, tag=tag)
         for step, data in (("q2r", {"fildyn": "dyn", "zasr": "simple", "flfrc": "fc", "la2F": True}),
                            ("matdyn", {"asr": "simple", "flfrc": "fc", "flfrq": "freq", "la2F": True, "dos": True,

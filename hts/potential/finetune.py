@@ -167,6 +167,13 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     t0 = time.time()
     trainer.train(train_loader, val_loader, save_dir=str(out_dir / "trainer"))
     best = trainer.best_model or trainer.model
+    best.eval()
+    # the per-element reference energies refit with the trained model: Adam moves the composition weights by about
+    # the learning rate per step, too little to follow the eV-size shifts that retraining the volume dependence
+    # brings; least squares on the training labels settles them (validation labels stay unseen)
+    tuned = [float(p["e"]) * len(labels[i]["species"]) for i, p in zip(tr, best.predict_structure(
+        [labels[i]["structure"] for i in tr], batch_size=16))]
+    offsets = fit_offsets([labels[i] for i in tr], tuned)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best.state_dict(), out_dir / "weights.pt")
     meta = {"base": "chgnet 0.3.0", "training_hash": training_hash(labels), "n_labels": len(labels),

@@ -167,3 +167,32 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert {x["origin"]["candidate_id"] for x in new} == {d["id"] for d in relaxed if len(d["structure"]["sites"]) <= 2}
     meta2 = train(export, tmp_path / "model-r2", FinetuneSettings(epochs=1, batch_size=4, family="gth-pbe"), threads=1)
     assert meta2["n_labels"] == meta["n_labels"] + len(new) and meta2["training_hash"] != meta["training_hash"]
+
+
+def test_volumes_from_labels_invert_their_own_equation_of_state():
+    """Vinet fits of labels' P(V): the volume returned for a pressure gives that pressure back; the fit of exact
+    Vinet points recovers its parameters; a hydride's H volume is what its labels leave after the metal's."""
+    from pymatgen.core import Composition
+
+    from hts.label.volumes import CalibratedVolumes, VinetFit, fit_vinet
+
+    true = VinetFit(40.0, 20.0, 4.0, 0, (0, 0))
+    vols = np.linspace(12.0, 30.0, 6)
+    fit = fit_vinet(vols, true.pressure(vols))
+    assert fit.v0_A3 == pytest.approx(40.0, rel=1e-3) and fit.b0_GPa == pytest.approx(20.0, rel=1e-2)
+    assert float(fit.pressure(fit.volume(150.0))) == pytest.approx(150.0, abs=1e-6)
+
+    def row(species, v_per_atom, p):
+        a = (v_per_atom * len(species)) ** (1 / 3)
+        return {"status": "ok", "species": species, "lattice_A": (a * np.eye(3)).tolist(), "pressure_GPa": float(p)}
+
+    ca = VinetFit(42.19, 17.0, 3.5, 0, (0, 0))  # anchored at the ACWF V0 of Ca, as the fit is
+    labels = [row(["Ca"], v, ca.pressure(v)) for v in (25.0, 20.0, 15.0, 10.0)]
+    h_true = VinetFit(8.0, 10.0, 4.0, 0, (0, 0))  # volume per H atom in the hydride
+    for p in (100.0, 150.0, 200.0, 300.0):
+        v_cell = ca.volume(p) + 6 * h_true.volume(p)
+        labels.append(row(["Ca"] + ["H"] * 6, v_cell / 7, p))
+    cv = CalibratedVolumes.from_labels(labels)
+    assert cv.atomic_volume("Ca", 150.0) == pytest.approx(ca.volume(150.0), rel=0.01)
+    assert cv.hydride_h is not None and cv.hydride_h.volume(150.0) == pytest.approx(h_true.volume(150.0), rel=0.02)
+    assert cv.volume(Composition("CaH6"), 150.0) == pytest.approx(ca.volume(150.0) + 6 * h_true.volume(150.0), rel=0.02)

@@ -87,3 +87,47 @@ def scf_label(config, settings: LabelSettings, workdir: Path, family=None) -> di
         doc.update(status="failed", failure={"kind": type(exc).__name__, "step": "label", "message": str(exc)[:300]},
                    wall_s=round(time.time() - t0, 1))
     return doc
+
+
+def vc_relax(structure, pressure_GPa: float, settings: LabelSettings, workdir: Path) -> dict:
+    """pw.x vc-relax of ``structure`` at ``pressure_GPa`` with the label settings (family, cutoffs, k spacing):
+    {ok, volume_A3_per_atom, enthalpy_eV_per_atom, structure, wall_s} or {ok: False, failure}. The DFT side of
+    the element-reference check (benchmarks/element_references.py)."""
+    import re
+
+    from ase.io import read
+    from ase.io.espresso import write_espresso_in
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.dft.pseudo import load_family
+    from hts.dft.qe import QEError, QERunner
+    from hts.tc.protocols import mesh
+    from hts.units import KBAR_PER_GPA, RY_TO_EV
+
+    fam = load_family(settings.family)
+    symbols = sorted({e.symbol for e in structure.composition.elements})
+    wfc, rho = fam.cutoffs(symbols)
+    k = mesh(np.asarray(structure.lattice.reciprocal_lattice.abc), settings.k_spacing_invA, settings.min_k)
+    data = {"control": {"calculation": "vc-relax", "prefix": "vc", "outdir": "./tmp", "pseudo_dir": str(fam.dir),
+                        "tprnfor": True, "tstress": True, "disk_io": "none", "nstep": 80, "forc_conv_thr": 1e-3},
+            "system": {"ecutwfc": wfc * settings.ecut_scale, "ecutrho": rho * settings.ecut_scale,
+                       "occupations": "smearing", "smearing": settings.smearing, "degauss": settings.degauss_Ry},
+            "electrons": {"conv_thr": settings.conv_thr_Ry_per_atom * len(structure), "mixing_beta": 0.4},
+            "ions": {"ion_dynamics": "bfgs"},
+            "cell": {"cell_dynamics": "bfgs", "press": pressure_GPa * KBAR_PER_GPA, "press_conv_thr": 0.5}}
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / "vc.in", "w") as f:
+        write_espresso_in(f, AseAtomsAdaptor.get_atoms(structure), input_data=data,
+                          pseudopotentials=fam.files(symbols), kpts=k)
+    try:
+        run = QERunner(nprocs=settings.nprocs, timeout_s=settings.timeout_s, npool=settings.npool).run(
+            "pw.x", workdir / "vc.in", workdir, step="vc-relax")
+        final = read(run.output, format="espresso-out", index=-1)
+        enth = re.findall(r"Final enthalpy\s*=\s*([-\d.]+)\s*Ry", Path(run.output).read_text())
+        if not enth:
+            return {"ok": False, "failure": {"kind": "not_converged", "step": "vc-relax", "message": "no final enthalpy"}}
+        return {"ok": True, "volume_A3_per_atom": final.get_volume() / len(final),
+                "enthalpy_eV_per_atom": float(enth[-1]) * RY_TO_EV / len(final),
+                "structure": AseAtomsAdaptor.get_structure(final).as_dict(), "wall_s": round(run.wall_s, 1)}
+    except QEError as exc:
+        return {"ok": False, "failure": exc.as_dict()}

@@ -4,8 +4,9 @@ The a-priori estimates (:mod:`hts.generate.volume`, Murnaghan with ambient B0 an
 cells meant for 300 GPa at 28-94 GPa, so labels would cluster far below the pressures the potential must learn.
 Each element's labels (cells of that element alone, any phase) give pressure against volume per atom; a Vinet
 equation of state fitted to them is inverted for the volume at the target pressure. A compound's volume is the
-sum of its elements' volumes at that pressure (volume additivity, good to a few per cent for hydrides), with
-hydrogen from its own fit when H labels exist and from the a-priori estimate otherwise.
+sum of its elements' volumes at that pressure (volume additivity, good to a few per cent for hydrides). Hydrogen in
+a hydride is denser than solid hydrogen (by about 1.7x, Loubeyre et al. 1996), so it has a fit of its own: the
+volume of hydride labels less their metal's volume, per H atom; the a-priori estimate until such labels exist.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def fit_vinet(volumes_A3, pressures_GPa) -> VinetFit:
 class CalibratedVolumes:
     """Volume of a composition at pressure from per-element Vinet fits of labels, else the a-priori estimate."""
 
-    def __init__(self, fits: dict[str, VinetFit]):
+    def __init__(self, fits: dict[str, VinetFit], hydride_h: VinetFit | None = None):
         self.fits = dict(fits)
+        self.hydride_h = hydride_h  # volume per H atom in hydrides
 
     @classmethod
     def from_labels(cls, labels: list[dict], min_labels: int = 4, anchors: bool = True) -> CalibratedVolumes:
@@ -81,7 +83,26 @@ class CalibratedVolumes:
                     fits[el] = fit_vinet(*zip(*pts))
                 except (ValueError, RuntimeError):
                     continue  # too few or degenerate points: the a-priori estimate stays
-        return cls(fits)
+        h_pts = []  # binary hydrides of a fitted metal: the volume left for each H atom
+        for r in labels:
+            els = set(r.get("species") or [])
+            if r.get("status") != "ok" or r.get("pressure_GPa") is None or len(els) != 2 or "H" not in els:
+                continue
+            (metal,) = els - {"H"}
+            if metal not in fits or not 5.0 <= r["pressure_GPa"] <= 1000.0:
+                continue
+            v = abs(float(np.linalg.det(np.asarray(r["lattice_A"]))))
+            n_h = r["species"].count("H")
+            v_h = (v - (len(r["species"]) - n_h) * fits[metal].volume(r["pressure_GPa"])) / n_h
+            if v_h > 0:
+                h_pts.append((v_h, float(r["pressure_GPa"])))
+        hydride_h = None
+        if len(h_pts) >= min_labels:
+            try:
+                hydride_h = fit_vinet(*zip(*h_pts))
+            except (ValueError, RuntimeError):
+                hydride_h = None
+        return cls(fits, hydride_h)
 
     def atomic_volume(self, element: str, p_GPa: float) -> float:
         from hts.generate.volume import atomic_volume
@@ -90,5 +111,16 @@ class CalibratedVolumes:
         return fit.volume(p_GPa) if fit is not None else atomic_volume(element, p_GPa)
 
     def volume(self, composition, p_GPa: float) -> float:
-        """Sum of the elements' volumes (A^3) for a pymatgen Composition at ``p_GPa``."""
-        return sum(n * self.atomic_volume(str(el), p_GPa) for el, n in composition.items())
+        """Sum of the elements' volumes (A^3) for a pymatgen Composition at ``p_GPa`` (H in a compound: its
+        hydride volume)."""
+        from hts.generate.volume import atomic_volume
+
+        if len(composition.elements) == 1:
+            return composition.num_atoms * self.atomic_volume(str(composition.elements[0]), p_GPa)
+        total = 0.0
+        for el, n in composition.items():
+            if str(el) == "H":
+                total += n * (self.hydride_h.volume(p_GPa) if self.hydride_h else atomic_volume("H", p_GPa))
+            else:
+                total += n * self.atomic_volume(str(el), p_GPa)
+        return total

@@ -1,0 +1,128 @@
+"""Element references at pressure with a prescreen potential, against pw.x with the label pseudopotentials.
+
+For each element and pressure, every trial phase hts uses as a hull reference (hts.stability.references) is relaxed
+with each model. A phase has *collapsed* when its relaxed volume per atom is below 0.8x the DFT volume at that
+pressure (the element's Vinet fit of hts's own labels, hts.label.volumes) or its relaxation diverged. The
+lowest-enthalpy phase of each model is then relaxed with pw.x (vc-relax, psl-us-pbe, label settings) and the
+volumes compared. Resumable: one JSON line per (model, element, pressure) and per DFT relaxation in
+docs/data/element_references.jsonl.
+
+    python benchmarks/element_references.py --models chgnet data/potential/model --elements H S Ca Y La Mg Sr Ba \
+        --pressures 150 250
+
+Last line: ``model=NAME collapsed=K/N max_volume_error_pct=X`` for the last model named (K collapsed phases of N;
+X the largest |dV| of its lowest-enthalpy phases against pw.x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore")
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "data" / "element_references.jsonl"
+COLLAPSE = 0.8
+
+
+def rows() -> list[dict]:
+    return [json.loads(x) for x in OUT.read_text().splitlines() if x.strip()] if OUT.exists() else []
+
+
+def write(row: dict) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps({k: v for k, v in row.items() if k != "structure"}), flush=True)
+
+
+def relax_phases(model: str, element: str, p: float, volumes) -> dict:
+    from hts.relax.relaxer import MLIPRelaxMaker
+    from hts.stability.references import element_references
+
+    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=300)
+    phases = {}
+    for g in element_references([element], p):
+        r = maker.relax(g.structure, p)
+        v_ref = volumes.atomic_volume(element, p)
+        entry = {"ok": r.ok, "reason": r.reason if not r.ok else None, "v_ref_A3": round(v_ref, 3)}
+        if r.structure is not None and r.n_atoms:
+            v = r.volume_A3 / r.n_atoms if r.volume_A3 else r.structure.volume / len(r.structure)
+            entry |= {"volume_A3_per_atom": round(v, 3), "volume_ratio": round(v / v_ref, 3),
+                      "enthalpy_eV_per_atom": None if r.enthalpy_eV is None else r.enthalpy_eV / r.n_atoms,
+                      "structure": r.structure.as_dict()}
+        entry["collapsed"] = (not r.ok and r.failure_type == "diverged") or entry.get("volume_ratio", 1.0) < COLLAPSE
+        phases[g.origin["phase"]] = entry
+    ok = {k: v for k, v in phases.items() if v.get("enthalpy_eV_per_atom") is not None and not v["collapsed"]}
+    best = min(ok, key=lambda k: ok[k]["enthalpy_eV_per_atom"]) if ok else None
+    return {"phases": phases, "lowest": best}
+
+
+def main() -> None:
+    from pymatgen.core import Structure
+
+    from hts.label.dft import LabelSettings, vc_relax
+    from hts.label.volumes import CalibratedVolumes
+    from hts.potential.finetune import read_labels
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", nargs="+", default=["chgnet"])
+    ap.add_argument("--elements", nargs="+", default=["H", "S", "Ca", "Y", "La", "Mg", "Sr", "Ba"])
+    ap.add_argument("--pressures", nargs="+", type=float, default=[150.0, 250.0])
+    ap.add_argument("--labels", default=str(ROOT / "data" / "potential" / "labels.jsonl"))
+    ap.add_argument("--nprocs", type=int, default=1)
+    ap.add_argument("--no-dft", action="store_true", help="the MLIP side only")
+    args = ap.parse_args()
+    volumes = CalibratedVolumes.from_labels(read_labels(Path(args.labels), "psl-us-pbe"))
+    done = rows()
+    settings = LabelSettings(k_spacing_invA=0.35, nprocs=args.nprocs, timeout_s=3600)
+    for model in args.models:
+        for el in args.elements:
+            for p in args.pressures:
+                key = {"kind": "mlip", "model": model, "element": el, "pressure_GPa": p}
+                row = next((r for r in done if all(r.get(k) == v for k, v in key.items())), None)
+                if row is None:
+                    row = key | relax_phases(model, el, p, volumes)
+                    write(row)
+                    done.append(row)
+                best = row["lowest"]
+                if best is None or args.no_dft:
+                    continue
+                dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": best}
+                if not any(all(r.get(k) == v for k, v in dkey.items()) for r in done):
+                    s = Structure.from_dict(row["phases"][best]["structure"])
+                    res = vc_relax(s, p, settings, Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{best.replace('/', '_')}")
+                    d = dkey | {k: v for k, v in res.items() if k != "structure"}
+                    write(d)
+                    done.append(d)
+    summarize(args.models[-1], args.elements, args.pressures, done)
+
+
+def summarize(model: str, elements, pressures, done: list[dict]) -> None:
+    n = collapsed = 0
+    errs = []
+    for el in elements:
+        for p in pressures:
+            row = next((r for r in done if r.get("kind") == "mlip" and r["model"] == model and r["element"] == el
+                        and r["pressure_GPa"] == p), None)
+            if row is None:
+                continue
+            n += len(row["phases"])
+            collapsed += sum(v["collapsed"] for v in row["phases"].values())
+            best = row["lowest"]
+            dft = next((r for r in done if r.get("kind") == "dft" and r["element"] == el and r["pressure_GPa"] == p
+                        and r["phase"] == best and r.get("ok")), None)
+            if best and dft:
+                v = row["phases"][best]["volume_A3_per_atom"]
+                err = 100 * (v - dft["volume_A3_per_atom"]) / dft["volume_A3_per_atom"]
+                errs.append(abs(err))
+                print(f"{el:3s} {p:5.0f} GPa  lowest {best:22s} V {v:7.3f}  pw.x {dft['volume_A3_per_atom']:7.3f}  "
+                      f"{err:+6.1f} %")
+    worst = max(errs) if errs else float("nan")
+    print(f"model={model} collapsed={collapsed}/{n} max_volume_error_pct={worst:.1f}")
+
+
+if __name__ == "__main__":
+    main()

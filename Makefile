@@ -10,7 +10,7 @@ TORCH_WHEEL := $(firstword $(wildcard /opt/wheels/torch-2.13.0*cp311*.whl))
 APT_PKGS := quantum-espresso quantum-espresso-data slurmctld slurmd slurm-client munge chromium
 STAMP   := $(VENV)/.hts-installed
 
-.PHONY: demo test test-fast setup apt clean-demo
+.PHONY: demo test test-fast setup apt clean-demo potential labels
 
 apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -51,3 +51,17 @@ test-fast: setup
 
 clean-demo:
 	rm -rf demo_output
+
+# the shipped prescreen potential: fine-tune CHGNet on the committed labels (data/potential/labels.jsonl) into
+# data/potential/model, then measure it on held-out prototypes (docs/potential.md). Two members make a committee.
+POTENTIAL_ARGS ?= --epochs 60 --lr 1e-3
+potential: setup
+	$(BIN)/hts finetune --labels data/potential/labels.jsonl --out data/potential/model $(POTENTIAL_ARGS) --seed 0
+	$(BIN)/hts finetune --labels data/potential/labels.jsonl --out data/potential/model-s1 $(POTENTIAL_ARGS) --seed 1
+	$(BIN)/python benchmarks/potential_fidelity.py --model data/potential/model
+
+# more DFT labels for it (hours of pw.x; resumable: what the committed file holds is not made again)
+LABEL_ARGS ?= --elements La Y Ca Sr Ba Mg S Sc --pressures 150 250 --strains 0 --max-atoms 11
+labels: setup
+	$(BIN)/hts label $(LABEL_ARGS) --store data/potential/label_store --workdir /tmp/hts_labels \
+	  --export data/potential/labels.jsonl --nprocs 2 --k-spacing 0.35

@@ -60,6 +60,16 @@ class RelaxSettings(_Strict):
             cls._known_model(m)
         return v
 
+    @model_validator(mode="after")
+    def _one_energy_scale(self):
+        from hts.relax.mlip import is_finetuned
+
+        kinds = {is_finetuned(m) for m in (self.model, *self.committee)}
+        if len(kinds) > 1:
+            raise ValueError("relax.committee: fine-tuned and shipped models have different energy zeros; "
+                             "make the committee of fine-tuned models only (hts finetune --seed N), or shipped ones only")
+        return self
+
 
 class ReferenceSettings(_Strict):
     """Hull references computed by hts at the same pressure with the same engine."""

@@ -93,3 +93,22 @@ def test_hostile_files_are_one_line_errors(tmp_path, data, needle):
     with pytest.raises(ConfigError) as exc:
         load_config(p)
     assert needle in str(exc.value), str(exc.value)
+
+
+def test_committee_members_share_one_energy_scale(tmp_path):
+    """A committee mixes no shipped model with fine-tuned ones (their energy zeros differ by the refit offsets);
+    members must cover the campaign's elements like relax.model does."""
+    import json
+
+    from hts.config import CampaignConfig
+
+    ft = tmp_path / "ft"
+    ft.mkdir()
+    (ft / "model.json").write_text(json.dumps({"elements": ["H", "Li"]}))
+    base = {"name": "c", "systems": ["Li-H"], "pressures_GPa": [100]}
+    with pytest.raises(ValueError, match="different energy zeros"):
+        CampaignConfig.model_validate({**base, "relax": {"model": "chgnet", "committee": [str(ft)]}})
+    ok = CampaignConfig.model_validate({**base, "relax": {"model": "chgnet", "committee": ["7net-0"]}})
+    assert ok.relax.committee == ["7net-0"]
+    with pytest.raises(ValueError, match="was fine-tuned on"):
+        CampaignConfig.model_validate({**base, "systems": ["La-H"], "relax": {"model": str(ft), "committee": [str(ft)]}})

@@ -29,10 +29,15 @@ class Disagreement:
 
 
 def member_predictions(structure, pressure_GPa: float, models: list[str]) -> list[tuple[float, np.ndarray]]:
-    """[(enthalpy eV/atom, forces eV/A)] of each model for ``structure`` held fixed at ``pressure_GPa``."""
+    """[(enthalpy eV/atom, forces eV/A)] of each model for ``structure`` held fixed at ``pressure_GPa``. A fine-tuned
+    member's energies go back to the DFT scale with its own per-element offsets (each member refits them), so that
+    members are compared on one scale."""
+    import json
+    import os
+
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from hts.relax.mlip import get_calculator
+    from hts.relax.mlip import get_calculator, is_finetuned
 
     out = []
     atoms = AseAtomsAdaptor.get_atoms(structure)
@@ -40,7 +45,11 @@ def member_predictions(structure, pressure_GPa: float, models: list[str]) -> lis
     for m in models:
         a = atoms.copy()
         a.calc = get_calculator(m)
-        out.append(((float(a.get_potential_energy()) + pv) / len(a), np.asarray(a.get_forces())))
+        shift = 0.0
+        if is_finetuned(m):
+            off = json.loads(open(os.path.join(m, "model.json")).read())["offsets_eV_per_atom"]
+            shift = sum(off[s] for s in a.get_chemical_symbols())
+        out.append(((float(a.get_potential_energy()) + shift + pv) / len(a), np.asarray(a.get_forces())))
     return out
 
 

@@ -9,6 +9,9 @@ processes (one per core, one torch thread each); each loads its model once.
 Last line: best_model=NAME median_volume_error_pct=X phonon_stable_fraction=Y
 (best = lowest median |volume error| on the structures every model relaxed; X is that median).
 
+A fine-tuned model directory (hts finetune) can be named among --models; the sample is then drawn only from
+hydrides whose elements it covers, and every model runs on that same sample.
+
 Usage: python benchmarks/mlip_fidelity.py [--n 40] [--max-atoms 8] [--jobs 2]
        [--models 7net-l3i5,chgnet,7net-mf-0,7net-0] [--compsc ../shared/data/compsc]
 """
@@ -30,8 +33,9 @@ import numpy as np
 warnings.filterwarnings("ignore")
 
 
-def load_sample(path: Path, n: int, max_atoms: int, seed: int = 0, p_range=(50.0, 300.0)):
-    """(ID, composition, pressure GPa, Structure) for n hydrides with <= max_atoms atoms in p_range GPa."""
+def load_sample(path: Path, n: int, max_atoms: int, seed: int = 0, p_range=(50.0, 300.0), elements=None):
+    """(ID, composition, pressure GPa, Structure) for n hydrides with <= max_atoms atoms in p_range GPa (and only
+    ``elements``, if given: a fine-tuned model's coverage)."""
     from pymatgen.core import Lattice, Structure
 
     with open(path / "supercond_May23.csv") as fh:
@@ -43,6 +47,8 @@ def load_sample(path: Path, n: int, max_atoms: int, seed: int = 0, p_range=(50.0
             if "H" not in species or len(species) > max_atoms or len(set(species)) < 2:
                 continue
             if not p_range[0] <= float(r["pressure"]) <= p_range[1]:
+                continue
+            if elements is not None and not set(species) <= set(elements):
                 continue
             lat = Lattice.from_parameters(*(float(r[k]) for k in ("a", "b", "c", "alpha", "beta", "gamma")))
             out.append((r["ID"], r["composition"], float(r["pressure"]), Structure(lat, species, ast.literal_eval(r["xred"]))))
@@ -99,7 +105,16 @@ def main():
         summarize(json.loads(Path(args.summarize).read_text()), gate)
         return
     t0 = time.perf_counter()
-    sample = load_sample(Path(args.compsc), args.n, args.max_atoms)
+    from hts.relax.mlip import is_finetuned
+
+    covered = None  # CompSC is never training data; a fine-tuned model is tested where it claims coverage
+    for m in models:
+        if is_finetuned(m):
+            els = set(json.loads((Path(m) / "model.json").read_text())["elements"])
+            covered = els if covered is None else covered & els
+    sample = load_sample(Path(args.compsc), args.n, args.max_atoms, elements=covered)
+    if covered is not None:
+        print(f"sample restricted to the fine-tuned models' elements {sorted(covered)}", flush=True)
     print(f"{len(sample)} CompSC hydrides (<= {args.max_atoms} atoms, 50-300 GPa, seed 0), "
           f"{min(s[2] for s in sample):.0f}-{max(s[2] for s in sample):.0f} GPa; phonons: supercell >= "
           f"{args.ph_min_length} A (<= {args.ph_max_atoms} atoms), mesh {args.ph_mesh}^3", flush=True)

@@ -31,10 +31,14 @@ class VinetFit:
         return 3 * self.b0_GPa * (1 - x) / x**2 * np.exp(1.5 * (self.b0_prime - 1) * (1 - x))
 
     def volume(self, p_GPa: float) -> float:
-        """Volume per atom (A^3) at ``p_GPa``: the root of P(V) = p between 0.15 V0 and V0."""
+        """Volume per atom (A^3) at ``p_GPa``: the root of P(V) = p between 0.05 V0 and 1.5 V0 (ValueError if
+        the fit does not reach that pressure there)."""
         from scipy.optimize import brentq
 
-        return float(brentq(lambda v: float(self.pressure(v)) - p_GPa, 0.15 * self.v0_A3, 1.2 * self.v0_A3))
+        lo, hi = 0.05 * self.v0_A3, 1.5 * self.v0_A3
+        if not float(self.pressure(hi)) <= p_GPa <= float(self.pressure(lo)):
+            raise ValueError(f"{p_GPa} GPa is outside this fit's range between {lo:.2f} and {hi:.2f} A^3")
+        return float(brentq(lambda v: float(self.pressure(v)) - p_GPa, lo, hi))
 
 
 def fit_vinet(volumes_A3, pressures_GPa) -> VinetFit:
@@ -93,7 +97,10 @@ class CalibratedVolumes:
                 continue
             v = abs(float(np.linalg.det(np.asarray(r["lattice_A"]))))
             n_h = r["species"].count("H")
-            v_h = (v - (len(r["species"]) - n_h) * fits[metal].volume(r["pressure_GPa"])) / n_h
+            try:
+                v_h = (v - (len(r["species"]) - n_h) * fits[metal].volume(r["pressure_GPa"])) / n_h
+            except ValueError:
+                continue
             if v_h > 0:
                 h_pts.append((v_h, float(r["pressure_GPa"])))
         hydride_h = None

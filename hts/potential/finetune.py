@@ -165,7 +165,10 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
                       learning_rate=settings.learning_rate, use_device="cpu", print_freq=10**9,
                       torch_seed=settings.seed, data_seed=settings.seed)
     t0 = time.time()
-    trainer.train(train_loader, val_loader, save_dir=str(out_dir / "trainer"))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as ckpt:  # CHGNet's per-epoch checkpoints: megabytes each, not kept
+        trainer.train(train_loader, val_loader, save_dir=ckpt)
     best = trainer.best_model or trainer.model
     best.eval()
     # the per-element reference energies refit with the trained model: Adam moves the composition weights by about

@@ -38,11 +38,11 @@ def write(row: dict) -> None:
     print(json.dumps({k: v for k, v in row.items() if k != "structure"}), flush=True)
 
 
-def relax_phases(model: str, element: str, p: float, volumes) -> dict:
+def relax_phases(model: str, element: str, p: float, volumes, max_wall_s: float = 180.0) -> dict:
     from hts.relax.relaxer import MLIPRelaxMaker
     from hts.stability.references import element_references
 
-    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=300)
+    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=300, max_wall_s=max_wall_s)
     phases = {}
     for g in element_references([element], p):
         r = maker.relax(g.structure, p)

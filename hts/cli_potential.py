@@ -33,7 +33,7 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--labels", default="data/potential/labels.jsonl")
     p.add_argument("--out", required=True, help="model directory (weights.pt + model.json)")
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")

@@ -91,7 +91,7 @@ def main() -> None:
                 if best is None or args.no_dft:
                     continue
                 dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": best}
-                if not any(all(r.get(k) == v for k, v in dkey.items()) for r in done):
+                if not any(all(r.get(k) == v for k, v in dkey.items()) and r.get("ok") for r in done):  # failed: again
                     s = Structure.from_dict(row["phases"][best]["structure"])
                     res = vc_relax(s, p, settings, Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{best.replace('/', '_')}")
                     d = dkey | {k: v for k, v in res.items() if k != "structure"}

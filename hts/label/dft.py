@@ -104,6 +104,9 @@ def vc_relax(structure, pressure_GPa: float, settings: LabelSettings, workdir: P
     from hts.tc.protocols import mesh
     from hts.units import KBAR_PER_GPA, RY_TO_EV
 
+    from hts.dft.cell import qe_cell
+
+    structure = qe_cell(structure)  # spglib's standard cell: an MLIP cell's near-symmetry crashes pw.x's checkallsym
     fam = load_family(settings.family)
     symbols = sorted({e.symbol for e in structure.composition.elements})
     wfc, rho = fam.cutoffs(symbols)

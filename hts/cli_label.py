@@ -31,12 +31,10 @@ def _cmd_label(args) -> int:
         return 2
     volumes = None
     if args.volumes == "calibrated" and args.export and Path(args.export).is_file():
-        import json
-
+        from hts.label.run import read_rows
         from hts.label.volumes import CalibratedVolumes
 
-        rows = [json.loads(x) for x in Path(args.export).read_text().splitlines() if x.strip()]
-        volumes = CalibratedVolumes.from_labels(rows)
+        volumes = CalibratedVolumes.from_labels(read_rows(Path(args.export)))
         print(f"volumes at pressure from the labels in {args.export} for {sorted(volumes.fits)}", file=sys.stderr)
     configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains), rattle_A=args.rattle_A,
                                    n_rattle=args.n_rattle, max_atoms=args.max_atoms, prototypes=not args.no_prototypes,

@@ -1,6 +1,7 @@
 """Unit conversions used across hts (CODATA 2018 values)."""
 
-GPA_TO_EV_PER_A3 = 1.0 / 160.21766208  # 1 GPa in eV/Angstrom^3
+EV_PER_A3_TO_GPA = 160.21766208  # 1 eV/Angstrom^3 in GPa
+GPA_TO_EV_PER_A3 = 1.0 / EV_PER_A3_TO_GPA  # 1 GPa in eV/Angstrom^3
 KBAR_PER_GPA = 10.0
 THZ_TO_K = 47.99243073  # h * 1 THz / k_B
 MEV_TO_K = 11.60451812

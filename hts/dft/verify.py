@@ -101,5 +101,7 @@ def compressed_pressure(family: PseudoFamily, element: str, volume_A3: float, ec
     with open(wd / "scf.in", "w") as f:
         write_espresso_in(f, atoms, input_data=data, pseudopotentials=family.files([element]), kpts=kpts)
     run = runner.run("pw.x", wd / "scf.in", wd, step=f"pressure {element} {ecutwfc_Ry:g} Ry")
-    stress = read(run.output, format="espresso-out").get_stress(voigt=False) * 160.21766208  # eV/A^3 -> GPa
+    from hts.units import EV_PER_A3_TO_GPA
+
+    stress = read(run.output, format="espresso-out").get_stress(voigt=False) * EV_PER_A3_TO_GPA
     return float(-np.trace(stress) / 3), run.wall_s

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LabelSettings", "scf_label"]
-
-EV_A3_TO_GPA = 160.21766208
+__all__ = ["LabelSettings", "scf_label", "vc_relax"]
 
 
 @dataclass(frozen=True)
@@ -38,15 +36,39 @@ class LabelSettings:
         return asdict(self)
 
 
-def scf_label(config, settings: LabelSettings, workdir: Path, family=None) -> dict:
-    """Run pw.x on ``config`` (a :class:`~hts.label.configurations.LabelConfig`); the label document."""
-    from ase.io import read
+def _write_pw_input(path: Path, structure, settings: LabelSettings, family, extra: dict) -> dict:
+    """Write a pw.x input for ``structure`` with the label settings (the family's cutoffs x ecut_scale, the k
+    spacing, smearing, forces and stress) and the namelist entries of ``extra``; {ecutwfc_Ry, ecutrho_Ry, k_mesh}."""
     from ase.io.espresso import write_espresso_in
     from pymatgen.io.ase import AseAtomsAdaptor
 
+    from hts.tc.protocols import mesh
+
+    symbols = sorted({e.symbol for e in structure.composition.elements})
+    wfc, rho = family.cutoffs(symbols)
+    wfc, rho = round(wfc * settings.ecut_scale, 2), round(rho * settings.ecut_scale, 2)
+    k = mesh(np.asarray(structure.lattice.reciprocal_lattice.abc), settings.k_spacing_invA, settings.min_k)
+    data = {"control": {"outdir": "./tmp", "pseudo_dir": str(family.dir), "tprnfor": True, "tstress": True,
+                        "disk_io": "none"},
+            "system": {"ecutwfc": wfc, "ecutrho": rho, "occupations": "smearing", "smearing": settings.smearing,
+                       "degauss": settings.degauss_Ry},
+            "electrons": {"conv_thr": settings.conv_thr_Ry_per_atom * len(structure), "mixing_beta": 0.4}}
+    for block, entries in extra.items():
+        data.setdefault(block, {}).update(entries)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        write_espresso_in(f, AseAtomsAdaptor.get_atoms(structure), input_data=data,
+                          pseudopotentials=family.files(symbols), kpts=k)
+    return {"ecutwfc_Ry": wfc, "ecutrho_Ry": rho, "k_mesh": list(k)}
+
+
+def scf_label(config, settings: LabelSettings, workdir: Path, family=None) -> dict:
+    """Run pw.x on ``config`` (a :class:`~hts.label.configurations.LabelConfig`); the label document."""
+    from ase.io import read
+
     from hts.dft.pseudo import load_family
     from hts.dft.qe import QEError, QERunner
-    from hts.tc.protocols import mesh
+    from hts.label.frames import frame_of
 
     s = config.structure
     doc = {"id": config.id, "origin": config.origin, "formula": s.composition.reduced_formula,
@@ -58,28 +80,13 @@ def scf_label(config, settings: LabelSettings, workdir: Path, family=None) -> di
         fam = family or load_family(settings.family)
         symbols = doc["elements"]
         prov = fam.provenance(symbols)
-        wfc, rho = fam.cutoffs(symbols)
-        wfc, rho = round(wfc * settings.ecut_scale, 2), round(rho * settings.ecut_scale, 2)
-        k = mesh(np.asarray(s.lattice.reciprocal_lattice.abc), settings.k_spacing_invA, settings.min_k)
-        atoms = AseAtomsAdaptor.get_atoms(s)
-        data = {"control": {"calculation": "scf", "prefix": "lbl", "outdir": "./tmp", "pseudo_dir": str(fam.dir),
-                            "tprnfor": True, "tstress": True, "disk_io": "none"},
-                "system": {"ecutwfc": wfc, "ecutrho": rho, "occupations": "smearing", "smearing": settings.smearing,
-                           "degauss": settings.degauss_Ry},
-                "electrons": {"conv_thr": settings.conv_thr_Ry_per_atom * len(s), "mixing_beta": 0.4,
-                              "electron_maxstep": 150}}
-        workdir.mkdir(parents=True, exist_ok=True)
         inp = workdir / "scf.in"
-        with open(inp, "w") as f:
-            write_espresso_in(f, atoms, input_data=data, pseudopotentials=fam.files(symbols), kpts=k)
-        doc.update(ecutwfc_Ry=wfc, ecutrho_Ry=rho, k_mesh=list(k), pseudopotentials=prov)
+        setup = _write_pw_input(inp, s, settings, fam, {"control": {"calculation": "scf", "prefix": "lbl"},
+                                                        "electrons": {"electron_maxstep": 150}})
+        doc.update(**setup, pseudopotentials=prov)
         run = QERunner(nprocs=settings.nprocs, timeout_s=settings.timeout_s, npool=settings.npool).run(
             "pw.x", inp, workdir, step="label scf")
-        out = read(run.output, format="espresso-out")
-        stress = np.asarray(out.get_stress(voigt=False)) * EV_A3_TO_GPA
-        doc.update(status="ok", energy_eV=float(out.get_potential_energy()),
-                   forces_eV_A=np.asarray(out.get_forces()).round(6).tolist(), stress_GPa=stress.round(5).tolist(),
-                   pressure_GPa=round(float(-np.trace(stress) / 3), 4), qe_version=run.version,
+        doc.update(status="ok", **frame_of(read(run.output, format="espresso-out")), qe_version=run.version,
                    wall_s=round(run.wall_s, 1))
     except QEError as exc:
         doc.update(status="failed", failure=exc.as_dict(), wall_s=round(time.time() - t0, 1))
@@ -96,32 +103,18 @@ def vc_relax(structure, pressure_GPa: float, settings: LabelSettings, workdir: P
     import re
 
     from ase.io import read
-    from ase.io.espresso import write_espresso_in
     from pymatgen.io.ase import AseAtomsAdaptor
 
+    from hts.dft.cell import qe_cell
     from hts.dft.pseudo import load_family
     from hts.dft.qe import QEError, QERunner
-    from hts.tc.protocols import mesh
     from hts.units import KBAR_PER_GPA, RY_TO_EV
 
-    from hts.dft.cell import qe_cell
-
     structure = qe_cell(structure)  # spglib's standard cell: an MLIP cell's near-symmetry crashes pw.x's checkallsym
-    fam = load_family(settings.family)
-    symbols = sorted({e.symbol for e in structure.composition.elements})
-    wfc, rho = fam.cutoffs(symbols)
-    k = mesh(np.asarray(structure.lattice.reciprocal_lattice.abc), settings.k_spacing_invA, settings.min_k)
-    data = {"control": {"calculation": "vc-relax", "prefix": "vc", "outdir": "./tmp", "pseudo_dir": str(fam.dir),
-                        "tprnfor": True, "tstress": True, "disk_io": "none", "nstep": 80, "forc_conv_thr": 1e-3},
-            "system": {"ecutwfc": wfc * settings.ecut_scale, "ecutrho": rho * settings.ecut_scale,
-                       "occupations": "smearing", "smearing": settings.smearing, "degauss": settings.degauss_Ry},
-            "electrons": {"conv_thr": settings.conv_thr_Ry_per_atom * len(structure), "mixing_beta": 0.4},
-            "ions": {"ion_dynamics": "bfgs"},
-            "cell": {"cell_dynamics": "bfgs", "press": pressure_GPa * KBAR_PER_GPA, "press_conv_thr": 0.5}}
-    workdir.mkdir(parents=True, exist_ok=True)
-    with open(workdir / "vc.in", "w") as f:
-        write_espresso_in(f, AseAtomsAdaptor.get_atoms(structure), input_data=data,
-                          pseudopotentials=fam.files(symbols), kpts=k)
+    _write_pw_input(workdir / "vc.in", structure, settings, load_family(settings.family), {
+        "control": {"calculation": "vc-relax", "prefix": "vc", "nstep": 80, "forc_conv_thr": 1e-3},
+        "ions": {"ion_dynamics": "bfgs"},
+        "cell": {"cell_dynamics": "bfgs", "press": pressure_GPa * KBAR_PER_GPA, "press_conv_thr": 0.5}})
     try:
         run = QERunner(nprocs=settings.nprocs, timeout_s=settings.timeout_s, npool=settings.npool).run(
             "pw.x", workdir / "vc.in", workdir, step="vc-relax")

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["pw_frames", "stage_labels"]
+__all__ = ["frame_of", "pw_frames", "stage_labels"]
 
-EV_A3_TO_GPA = 160.21766208
+
+def frame_of(atoms) -> dict:
+    """{energy_eV, forces_eV_A, stress_GPa (ASE sign), pressure_GPa} of a pw.x step read by ASE."""
+    from hts.units import EV_PER_A3_TO_GPA
+
+    stress = np.asarray(atoms.get_stress(voigt=False)) * EV_PER_A3_TO_GPA
+    return {"energy_eV": float(atoms.get_potential_energy()), "forces_eV_A": np.asarray(atoms.get_forces()).round(6).tolist(),
+            "stress_GPa": stress.round(5).tolist(), "pressure_GPa": round(float(-np.trace(stress) / 3), 4)}
 
 
 def pw_frames(output: Path, max_frames: int = 4) -> list[dict]:
@@ -30,10 +37,7 @@ def pw_frames(output: Path, max_frames: int = 4) -> list[dict]:
     out = []
     for a in steps:
         try:
-            stress = np.asarray(a.get_stress(voigt=False)) * EV_A3_TO_GPA
-            out.append({"structure": AseAtomsAdaptor.get_structure(a).as_dict(), "energy_eV": float(a.get_potential_energy()),
-                        "forces_eV_A": np.asarray(a.get_forces()).round(6).tolist(), "stress_GPa": stress.round(5).tolist(),
-                        "pressure_GPa": round(float(-np.trace(stress) / 3), 4)})
+            out.append({"structure": AseAtomsAdaptor.get_structure(a).as_dict(), **frame_of(a)})
         except Exception:  # noqa: BLE001 (a step without stress or forces is not a label)
             continue
     if len(out) > max_frames:

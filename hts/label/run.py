@@ -10,7 +10,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-__all__ = ["export_labels", "import_labels", "run_labels"]
+__all__ = ["export_labels", "import_labels", "read_rows", "run_labels"]
 
 EXPORT_FIELDS = ("id", "origin", "formula", "elements", "n_atoms", "target_pressure_GPa", "status", "energy_eV",
                  "forces_eV_A", "stress_GPa", "pressure_GPa", "ecutwfc_Ry", "ecutrho_Ry", "k_mesh", "settings",
@@ -42,9 +42,14 @@ def run_labels(store, configs, settings, workdir: Path, limit: int | None = None
     return counts
 
 
+def read_rows(path: Path) -> list[dict]:
+    """The label rows of an exported JSON-lines file, as they are."""
+    return [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+
+
 def import_labels(store, path: Path) -> int:
     """Labels of an exported file that the store lacks, put into it; returns how many."""
-    rows = [json.loads(x) for x in Path(path).read_text().splitlines() if x.strip()]
+    rows = read_rows(path)
     have = {d["id"] for d in store.labels.query({"id": {"$in": [r["id"] for r in rows]}}, properties=["id"])}
     new = [r for r in rows if r["id"] not in have]
     store.labels.update(new)

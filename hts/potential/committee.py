@@ -4,7 +4,7 @@ The committee is the relaxing model plus ``relax.committee`` (fine-tuned models 
 Each member evaluates the same structure at the same pressure; the spread of their enthalpies (meV/atom) and of
 their forces (eV/A, largest over atoms of the RMS deviation from the committee mean) says where the potential
 is unsure. Candidates above ``relax.uncertain_enthalpy_meV_per_atom`` or ``relax.uncertain_force_eV_A`` are
-marked ``relax.uncertain`` and are what ``hts label --uncertain-from`` labels next, for the next fine-tuning round.
+marked ``relax.uncertain`` and are what ``hts label --campaign`` labels next, for the next fine-tuning round.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Disagreement", "disagreement", "member_predictions"]
-
-EV_A3_TO_GPA = 160.21766208
 
 
 @dataclass(frozen=True)
@@ -32,22 +30,20 @@ def member_predictions(structure, pressure_GPa: float, models: list[str]) -> lis
     """[(enthalpy eV/atom, forces eV/A)] of each model for ``structure`` held fixed at ``pressure_GPa``. A fine-tuned
     member's energies go back to the DFT scale with its own per-element offsets (each member refits them), so that
     members are compared on one scale."""
-    import json
-    import os
-
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from hts.relax.mlip import get_calculator, is_finetuned
+    from hts.relax.mlip import finetuned_meta, get_calculator, is_finetuned
+    from hts.units import GPA_TO_EV_PER_A3
 
     out = []
     atoms = AseAtomsAdaptor.get_atoms(structure)
-    pv = pressure_GPa / EV_A3_TO_GPA * atoms.get_volume()
+    pv = pressure_GPa * GPA_TO_EV_PER_A3 * atoms.get_volume()
     for m in models:
         a = atoms.copy()
         a.calc = get_calculator(m)
         shift = 0.0
         if is_finetuned(m):
-            off = json.loads(open(os.path.join(m, "model.json")).read())["offsets_eV_per_atom"]
+            off = finetuned_meta(m)["offsets_eV_per_atom"]
             shift = sum(off[s] for s in a.get_chemical_symbols())
         out.append(((float(a.get_potential_energy()) + shift + pv) / len(a), np.asarray(a.get_forces())))
     return out

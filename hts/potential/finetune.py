@@ -49,11 +49,10 @@ def read_labels(path: Path, family: str | None = None) -> list[dict]:
     Structure under ``structure``."""
     from pymatgen.core import Lattice, Structure
 
+    from hts.label.run import read_rows
+
     out = []
-    for line in Path(path).read_text().splitlines():
-        if not line.strip():
-            continue
-        r = json.loads(line)
+    for r in read_rows(Path(path)):
         if r.get("status") != "ok" or (family and (r.get("settings") or {}).get("family") != family):
             continue
         r["structure"] = Structure(Lattice(r["lattice_A"]), r["species"], r["positions_A"], coords_are_cartesian=True)
@@ -95,6 +94,12 @@ def fit_offsets(labels: list[dict], model_energies_eV: list[float]) -> dict[str,
     b = np.array([r["energy_eV"] - em for r, em in zip(labels, model_energies_eV)])
     mu, *_ = np.linalg.lstsq(a, b, rcond=None)
     return {e: float(m) for e, m in zip(elements, mu)}
+
+
+def total_energies(model, labels: list[dict]) -> list[float]:
+    """A CHGNet model's total energies (eV, its own scale) of the labels' structures."""
+    return [float(p["e"]) * len(r["species"]) for r, p in zip(labels, model.predict_structure(
+        [r["structure"] for r in labels], batch_size=16))]
 
 
 def shifted_energy(label: dict, offsets: dict[str, float]) -> float:
@@ -147,9 +152,8 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     tr, va = grouped_split(labels, settings.val_share, settings.seed)
     if not va:
         va = tr[-1:]
-    base = [float(p["e"]) * len(labels[i]["species"]) for i, p in zip(tr, model.predict_structure(
-        [labels[i]["structure"] for i in tr], batch_size=16))]
-    offsets = fit_offsets([labels[i] for i in tr], base)  # training labels only: validation stays unseen
+    train_labels = [labels[i] for i in tr]
+    offsets = fit_offsets(train_labels, total_energies(model, train_labels))  # training labels only: validation unseen
 
     from chgnet.data.dataset import collate_graphs
 
@@ -174,9 +178,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     # the per-element reference energies refit with the trained model: Adam moves the composition weights by about
     # the learning rate per step, too little to follow the eV-size shifts that retraining the volume dependence
     # brings; least squares on the training labels settles them (validation labels stay unseen)
-    tuned = [float(p["e"]) * len(labels[i]["species"]) for i, p in zip(tr, best.predict_structure(
-        [labels[i]["structure"] for i in tr], batch_size=16))]
-    offsets = fit_offsets([labels[i] for i in tr], tuned)
+    offsets = fit_offsets(train_labels, total_energies(best, train_labels))
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best.state_dict(), out_dir / "weights.pt")
     meta = {"base": "chgnet 0.3.0", "training_hash": training_hash(labels), "n_labels": len(labels),

@@ -15,7 +15,7 @@ import warnings
 from functools import lru_cache
 from importlib.metadata import version
 
-__all__ = ["OFFLINE_MODELS", "chgnet_inference_model", "get_calculator", "is_finetuned", "model_version",
+__all__ = ["OFFLINE_MODELS", "chgnet_inference_model", "finetuned_meta", "get_calculator", "is_finetuned", "model_version",
            "set_torch_threads"]
 
 # name -> (package, loader description)
@@ -94,12 +94,19 @@ def is_finetuned(model: str) -> bool:
     return model not in OFFLINE_MODELS and os.path.isfile(os.path.join(model, "model.json"))
 
 
+@lru_cache(maxsize=16)
+def finetuned_meta(model: str) -> dict:
+    """The model.json of a fine-tuned model directory, read once per process (as its weights are)."""
+    import json
+
+    with open(os.path.join(model, "model.json")) as f:
+        return json.load(f)
+
+
 def model_version(model: str) -> str:
     """e.g. 'sevenn 0.13.0 / 7net-mf-0 (PBE)'; a fine-tuned model: its base and training-set hash."""
     if is_finetuned(model):
-        import json
-
-        meta = json.loads(open(os.path.join(model, "model.json")).read())
+        meta = finetuned_meta(model)
         return f"{meta['base']} fine-tuned on {meta['n_labels']} hts labels ({meta['training_hash']})"
     pkg = OFFLINE_MODELS.get(model, "?")
     suffix = " (PBE head)" if model == "7net-mf-0" else ""

@@ -81,26 +81,33 @@ def export_cells(store) -> int:
     return len(docs)
 
 
-def report(store, formulas: list[str], pressure: float, model: str, collapse: float) -> list[dict]:
+def first_hit(done: list[dict], known) -> int | None:
+    """1-based position of the first finished cell that matches the known phase (generation order), else None."""
     from pymatgen.analysis.structure_matcher import StructureMatcher
     from pymatgen.core import Structure
 
     sm = StructureMatcher(scale=True, attempt_supercell=True)
+    for i, d in enumerate(done, 1):
+        if d.get("structure") and sm.fit(Structure.from_dict(d["structure"]), known):
+            return i
+    return None
+
+
+def finished(store, formula: str) -> tuple[list[dict], list[dict]]:
+    """The finished cells of a formula in generation order, and all its cells."""
+    docs = sorted(store.find({"campaign": "random-search", "system": TARGETS[formula][0], "formula": formula}),
+                  key=lambda d: d["origin"].get("draw", 0))
+    return [d for d in docs if d["status"] != "generated"], docs
+
+
+def report(store, formulas: list[str], pressure: float, model: str, collapse: float) -> list[dict]:
     rows = []
     for f in formulas:
-        system = TARGETS[f][0]
-        docs = sorted(store.find({"campaign": "random-search", "system": system, "formula": f}),
-                      key=lambda d: d["origin"].get("draw", 0))
-        done = [d for d in docs if d["status"] != "generated"]
+        done, docs = finished(store, f)
         ref, v_start = known_phase(f, pressure, model)
         ok_ref = ref.ok or ref.structure is not None
         collapsed = (not ok_ref) or ref.volume_A3 < collapse * v_start
-        hit = None
-        for i, d in enumerate(done, 1):
-            s = d.get("structure")
-            if s and ok_ref and sm.fit(Structure.from_dict(s), ref.structure):
-                hit = i
-                break
+        hit = first_hit(done, ref.structure) if ok_ref else None
         relaxed = [d for d in done if d.get("enthalpy_eV_per_atom") is not None]
         best = min((d["enthalpy_eV_per_atom"] for d in relaxed), default=None)
         cpu = [d.get("cpu_seconds", {}).get("relax", 0.0) for d in done]
@@ -127,6 +134,8 @@ def main() -> None:
     ap.add_argument("--collapse", type=float, default=0.6)
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--batch", type=int, default=5, help="cells relaxed between two exports")
+    ap.add_argument("--until-hit", action="store_true",
+                    help="stop a formula at the batch that matches its known phase (the rest stay generated)")
     ap.add_argument("--out", default="docs/data/random_search.json")
     args = ap.parse_args()
     model = args.model or default_model()
@@ -142,7 +151,12 @@ def main() -> None:
             for f in args.formulas:  # formula by formula, so a partial run finishes whole formulas first
                 ids = [d["id"] for d in store.find({"campaign": cfg.name, "formula": f, "status": "generated"},
                                                    properties=["id"])]
+                known = known_phase(f, args.pressure, model)[0] if args.until_hit else None
                 for i in range(0, len(ids), args.batch):
+                    if known is not None and known.structure is not None and first_hit(finished(store, f)[0],
+                                                                                         known.structure):
+                        print(f"{f}: known phase found; the remaining cells stay generated", flush=True)
+                        break
                     camp.run_stage("relax", ids[i:i + args.batch])
                     export_cells(store)
         rows = report(store, args.formulas, args.pressure, model, args.collapse)

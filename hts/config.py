@@ -18,10 +18,10 @@ class ConfigError(ValueError):
     """A campaign file that cannot be read or does not validate."""
 
 
-from hts.config_generators import GeneratorSettings, RandomSettings, SubstitutionSettings, _check_element, _Strict  # noqa: F401
+from hts.config_generators import GeneratorSettings, RandomSettings, StrictBlock, SubstitutionSettings, check_element  # noqa: F401
 
 
-class RelaxSettings(_Strict):
+class RelaxSettings(StrictBlock):
     """Relaxation at pressure with an ML potential (prescreen)."""
 
     engine: Literal["mlip"] = "mlip"
@@ -71,7 +71,7 @@ class RelaxSettings(_Strict):
         return self
 
 
-class ReferenceSettings(_Strict):
+class ReferenceSettings(StrictBlock):
     """Hull references computed by hts at the same pressure with the same engine."""
 
     elements: bool = True
@@ -81,11 +81,11 @@ class ReferenceSettings(_Strict):
     mp_api: bool = False  # optional: extra reference structures from the Materials Project
 
 
-class StabilitySettings(_Strict):
+class StabilitySettings(StrictBlock):
     hull_threshold_meV: float = Field(50.0, ge=0)
 
 
-class PhononSettings(_Strict):
+class PhononSettings(StrictBlock):
     enabled: bool = True
     filter: bool = False  # MLIP phonons call 0-11% of DFT-stable CompSC hydrides stable (benchmarks/mlip_fidelity.py): stored, not a filter, unless asked
     supercell_min_length_A: float = Field(6.0, gt=0)
@@ -97,7 +97,7 @@ class PhononSettings(_Strict):
     max_candidates: int | None = Field(None, ge=0)
 
 
-class PseudoFile(_Strict):
+class PseudoFile(StrictBlock):
     """One user-given pseudopotential: a file name in the family's directory and its suggested cutoffs (Ry)."""
 
     file: str = Field(..., min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")
@@ -105,7 +105,7 @@ class PseudoFile(_Strict):
     ecutrho: float | None = Field(None, gt=0, le=8000)
 
 
-class TcSettings(_Strict):
+class TcSettings(StrictBlock):
     """Electron-phonon Tc of the survivors by DFPT (Quantum ESPRESSO; hts.tc.dfpt)."""
 
     mustar: list[float] = [0.10, 0.13]
@@ -170,7 +170,7 @@ class TcSettings(_Strict):
         return self
 
 
-class LearningSettings(_Strict):
+class LearningSettings(StrictBlock):
     """Surrogate-guided choice of DFPT targets (Shipley et al. 2021 style loop)."""
 
     enabled: bool = False
@@ -186,7 +186,7 @@ class LearningSettings(_Strict):
     seed: int = 0
 
 
-class StoreSettings(_Strict):
+class StoreSettings(StrictBlock):
     """Where documents go: an embedded on-disk store (default) or a MongoDB URI."""
 
     path: str = "hts_store"  # embedded store directory (relative to the working directory)
@@ -219,7 +219,7 @@ class StoreSettings(_Strict):
 CAMPAIGN_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # used in file names and queries
 
 
-class CampaignConfig(_Strict):
+class CampaignConfig(StrictBlock):
     name: str = Field(..., pattern=CAMPAIGN_NAME)  # letters, digits, '.', '_', '-'; at most 64
     systems: list[str] = Field(..., min_length=1, max_length=100)  # e.g. ["La-Y-H"]
     pressures_GPa: list[float] = Field(..., min_length=1, max_length=100)
@@ -241,7 +241,7 @@ class CampaignConfig(_Strict):
             if not all(parts):
                 raise ValueError(f"system {sys_!r}: write elements joined by '-', e.g. La-Y-H")
             for e in parts:
-                _check_element(e)
+                check_element(e)
             els = set(parts)
             if len(els) != len(parts):
                 raise ValueError(f"system {sys_!r} names an element twice")

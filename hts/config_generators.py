@@ -7,21 +7,21 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymatgen.core import Element
 
-__all__ = ["GeneratorSettings", "RandomSettings", "SubstitutionSettings"]
+__all__ = ["GeneratorSettings", "RandomSettings", "StrictBlock", "SubstitutionSettings", "check_element"]
 
 
-class _Strict(BaseModel):
-    # unknown keys and non-finite numbers (.nan, .inf) are refused in every block
+class StrictBlock(BaseModel):
+    """Base of every config block: unknown keys and non-finite numbers (.nan, .inf) are refused."""
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-def _check_element(symbol: str) -> str:
+def check_element(symbol: str) -> str:
     if not Element.is_valid_symbol(symbol):
         raise ValueError(f"unknown element {symbol!r}")
     return symbol
 
 
-class SubstitutionSettings(_Strict):
+class SubstitutionSettings(StrictBlock):
     """Substitutional ternaries from the shipped binary/ternary hydride prototypes."""
 
     enabled: bool = True
@@ -49,7 +49,7 @@ class SubstitutionSettings(_Strict):
         return v
 
 
-class RandomSettings(_Strict):
+class RandomSettings(StrictBlock):
     """AIRSS-style random symmetric cells (pyxtal), ``n_structures`` distinct cells per system and pressure.
 
     A system takes the stoichiometries whose elements are exactly its own; formula units count the
@@ -83,6 +83,6 @@ class RandomSettings(_Strict):
         return v
 
 
-class GeneratorSettings(_Strict):
+class GeneratorSettings(StrictBlock):
     substitution: SubstitutionSettings = SubstitutionSettings()
     random: RandomSettings = RandomSettings()

@@ -29,6 +29,18 @@ def test_configurations_are_deterministic_strained_and_rattled():
         assert vols[-0.1] / vols[0.0] == pytest.approx(0.9) and vols[0.1] / vols[0.0] == pytest.approx(1.1)
 
 
+def test_ternary_configurations_put_two_metals_on_prototype_sites():
+    binary = label_configurations(["La", "Y"], [200.0], strains=(0.0,), max_atoms=12, sources=("prototype",))
+    both = label_configurations(["La", "Y"], [200.0], strains=(0.0,), max_atoms=12, sources=("prototype", "ternary"))
+    ternary = [c for c in both if c.origin["source"] == "ternary"]
+    assert ternary and {c.id for c in binary} <= {c.id for c in both}  # binary ids unchanged by the new source
+    for c in ternary:
+        els = {e.symbol for e in c.structure.composition.elements}
+        assert els == {"La", "Y", "H"} and len(c.structure) <= 12
+    assert "LaYH4" in {c.origin["formula"] for c in ternary}  # fluorite YH2 with half the Y replaced by La
+    assert len({c.id for c in ternary}) == len(ternary)
+
+
 @pytest.mark.dft
 @pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
 def test_scf_label_units_signs_failures_and_resume(tmp_path, monkeypatch):

@@ -53,7 +53,8 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     at pressure are hts's a-priori estimates (the hull references' for elements, :mod:`hts.generate.volume` for
     hydrides), or with ``volumes`` (:class:`hts.label.volumes.CalibratedVolumes`) the volumes its earlier labels
     give (recorded as ``volume_recipe`` in the origin, so those are new configurations); the label's own DFT
-    pressure is what counts. ``sources`` picks element phases, prototypes or both."""
+    pressure is what counts. ``sources`` picks element phases, binary prototypes and ternary ones (two metals of
+    ``elements`` on a prototype's metal sites, as the substitution generator decorates them)."""
     from hts.generate.substitution import substitution_candidates
     from hts.generate.volume import target_volume
     from hts.stability.references import element_references
@@ -64,6 +65,13 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
             _, found = substitution_candidates(f"{el}-H", rules=("identity", "z_neighbour", "same_group"),
                                                max_atoms=max_atoms)
             binaries += found
+    if "ternary" in sources:
+        metals = sorted(set(elements) - {"H"})
+        for i, a in enumerate(metals):
+            for b in metals[i + 1:]:
+                found, _ = substitution_candidates(f"{a}-{b}-H", rules=("identity", "z_neighbour", "same_group"),
+                                                   max_atoms=max_atoms)
+                binaries += found
     out, seen = [], set()
     for p in pressures:
         bases: list[tuple[Structure, dict]] = []
@@ -77,7 +85,9 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
         for b in binaries:
             s = b.structure.get_primitive_structure()
             s.scale_lattice(volumes.volume(s.composition, p) if volumes is not None else target_volume(s.composition, p))
-            bases.append((s, {"source": "prototype", "formula": s.composition.reduced_formula,
+            extra = {"source": "ternary", "decoration": b.origin.get("decoration", 0),
+                     "cell_atoms": b.origin.get("cell_atoms")} if b.role != "reference" else {"source": "prototype"}
+            bases.append((s, {**extra, "formula": s.composition.reduced_formula,
                               "prototype": b.origin.get("prototype"), "map": b.origin.get("map"), **recipe}))
         for s, origin in bases:
             if len(s) > max_atoms:

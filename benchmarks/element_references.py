@@ -4,7 +4,7 @@ For each element and pressure, every trial phase hts uses as a hull reference (h
 with each model. A phase has *collapsed* when its relaxed volume per atom is below 0.8x the DFT volume at that
 pressure (the element's Vinet fit of hts's own labels, hts.label.volumes) or its relaxation diverged. The
 lowest-enthalpy phase of each model is then relaxed with pw.x (vc-relax, psl-us-pbe, label settings) and the
-volumes compared. Resumable: one JSON line per (model, element, pressure) and per DFT relaxation in
+volumes compared. Resumable: one JSON line per (model and its weights md5, element, pressure) and per DFT relaxation in
 docs/data/element_references.jsonl.
 
     python benchmarks/element_references.py --models chgnet data/potential/model --elements H S Ca Y La Mg Sr Ba \
@@ -17,6 +17,7 @@ X the largest |dV| of its lowest-enthalpy phases against pw.x).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -60,6 +61,13 @@ def relax_phases(model: str, element: str, p: float, volumes, max_wall_s: float 
     return {"phases": phases, "lowest": best}
 
 
+def weights_id(model: str) -> str | None:
+    """md5 (12 hex) of a fine-tuned model's weights.pt, so that a retrained model in the same directory gets rows of
+    its own; None for a shipped model name."""
+    w = Path(model) / "weights.pt"
+    return hashlib.md5(w.read_bytes()).hexdigest()[:12] if w.is_file() else None
+
+
 def main() -> None:
     from pymatgen.core import Structure
 
@@ -81,7 +89,7 @@ def main() -> None:
     for model in args.models:
         for el in args.elements:
             for p in args.pressures:
-                key = {"kind": "mlip", "model": model, "element": el, "pressure_GPa": p}
+                key = {"kind": "mlip", "model": model, "weights_md5": weights_id(model), "element": el, "pressure_GPa": p}
                 row = next((r for r in done if all(r.get(k) == v for k, v in key.items())), None)
                 if row is None:
                     row = key | relax_phases(model, el, p, volumes)
@@ -106,7 +114,7 @@ def summarize(model: str, elements, pressures, done: list[dict]) -> None:
     for el in elements:
         for p in pressures:
             row = next((r for r in done if r.get("kind") == "mlip" and r["model"] == model and r["element"] == el
-                        and r["pressure_GPa"] == p), None)
+                        and r.get("weights_md5") == weights_id(model) and r["pressure_GPa"] == p), None)
             if row is None:
                 continue
             n += len(row["phases"])

@@ -10,13 +10,15 @@ __all__ = ["add_potential_commands"]
 
 
 def _cmd_finetune(args) -> int:
-    from hts.potential.finetune import FinetuneSettings, train
+    from hts.potential.finetune import LAST_LAYERS, FinetuneSettings, train
 
     if not Path(args.labels).is_file():
         print(f"hts finetune: no label file {args.labels} (hts label --export ...)", file=sys.stderr)
         return 2
     settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
-                                family=args.family)
+                                family=args.family, energy_loss_ratio=args.energy_weight,
+                                stress_loss_ratio=args.stress_weight,
+                                trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable)
     try:
         meta = train(Path(args.labels), Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
@@ -32,9 +34,13 @@ def add_potential_commands(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune CHGNet on DFT labels (data/potential/labels.jsonl)")
     p.add_argument("--labels", default="data/potential/labels.jsonl")
     p.add_argument("--out", required=True, help="model directory (weights.pt + model.json)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=8)
+    from hts.potential.finetune import FinetuneSettings as d
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--lr", type=float, default=d.learning_rate)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--energy-weight", type=float, default=d.energy_loss_ratio, help="loss weight of energy (eV/atom)^2")
+    p.add_argument("--stress-weight", type=float, default=d.stress_loss_ratio, help="loss weight of stress (GPa)^2")
+    p.add_argument("--last-layers", action="store_true", help="train only the last convolutions and the readout")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")
     p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "FinetuneSettings", "fit_offsets", "grouped_split", "load_finetuned", "read_labels", "stress_sign_check",
-           "structure_data", "train"]
+__all__ = ["LAST_LAYERS", "FinetuneSettings", "fit_offsets", "grouped_split", "load_finetuned", "read_labels",
+           "stress_sign_check", "structure_data", "train"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")

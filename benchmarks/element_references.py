@@ -87,9 +87,10 @@ def main() -> None:
     done = rows()
     settings = LabelSettings(k_spacing_invA=0.35, nprocs=args.nprocs, timeout_s=3600)
     for model in args.models:
+        wid = weights_id(model)
         for el in args.elements:
             for p in args.pressures:
-                key = {"kind": "mlip", "model": model, "weights_md5": weights_id(model), "element": el, "pressure_GPa": p}
+                key = {"kind": "mlip", "model": model, "weights_md5": wid, "element": el, "pressure_GPa": p}
                 row = next((r for r in done if all(r.get(k) == v for k, v in key.items())), None)
                 if row is None:
                     row = key | relax_phases(model, el, p, volumes)
@@ -111,10 +112,11 @@ def main() -> None:
 def summarize(model: str, elements, pressures, done: list[dict]) -> None:
     n = collapsed = 0
     errs = []
+    wid = weights_id(model)
     for el in elements:
         for p in pressures:
             row = next((r for r in done if r.get("kind") == "mlip" and r["model"] == model and r["element"] == el
-                        and r.get("weights_md5") == weights_id(model) and r["pressure_GPa"] == p), None)
+                        and r.get("weights_md5") == wid and r["pressure_GPa"] == p), None)
             if row is None:
                 continue
             n += len(row["phases"])

@@ -48,7 +48,7 @@ def main() -> None:
     a = ap.parse_args()
     settings = FinetuneSettings(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch,
                                 energy_loss_ratio=a.energy_weight, stress_loss_ratio=a.stress_weight,
-                                trainable=LAST_LAYERS if a.last_layers else ("",))
+                                trainable=LAST_LAYERS if a.last_layers else FinetuneSettings.trainable)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.time()
         train(Path(a.labels), Path(tmp), settings, threads=a.threads)

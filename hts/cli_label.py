@@ -85,8 +85,10 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--n-rattle", type=int, default=1)
     p.add_argument("--max-atoms", type=int, default=8)
     p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
-    p.add_argument("--sources", nargs="+", choices=["element", "prototype", "ternary"], default=["element", "prototype"],
-                   help="element (and H) phases, binary hydride prototypes, ternary ones (two metals on a prototype's metal sites); default: element prototype")
+    p.add_argument("--sources", nargs="+", choices=["element", "prototype", "ternary"],
+                   default=["element", "prototype"],
+                   help="element (and H) phases, binary hydride prototypes, ternary ones (two metals on a prototype's "
+                        "metal sites); default: element prototype")
     p.add_argument("--volumes", choices=["calibrated", "estimate"], default="calibrated",
                    help="volume at pressure: fitted to the labels already in --export (default), or a-priori")
     p.add_argument("--family", default="psl-us-pbe")

@@ -16,6 +16,8 @@ from pymatgen.core import Structure
 
 __all__ = ["LabelConfig", "candidate_configurations", "label_configurations"]
 
+PROTOTYPE_RULES = ("identity", "z_neighbour", "same_group")  # substitutions that make label prototypes
+
 
 @dataclass
 class LabelConfig:
@@ -62,15 +64,13 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     binaries = []
     if prototypes and "prototype" in sources:
         for el in sorted(set(elements) - {"H"}):
-            _, found = substitution_candidates(f"{el}-H", rules=("identity", "z_neighbour", "same_group"),
-                                               max_atoms=max_atoms)
+            _, found = substitution_candidates(f"{el}-H", rules=PROTOTYPE_RULES, max_atoms=max_atoms)
             binaries += found
     if "ternary" in sources:
         metals = sorted(set(elements) - {"H"})
         for i, a in enumerate(metals):
             for b in metals[i + 1:]:
-                found, _ = substitution_candidates(f"{a}-{b}-H", rules=("identity", "z_neighbour", "same_group"),
-                                                   max_atoms=max_atoms)
+                found, _ = substitution_candidates(f"{a}-{b}-H", rules=PROTOTYPE_RULES, max_atoms=max_atoms)
                 binaries += found
     out, seen = [], set()
     for p in pressures:

@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--labels", default=None, help="label file (default: the one the model was trained from)")
     ap.add_argument("--held-out", default=None, help="a separate label file to test on instead of the validation groups")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--by-group", action="store_true", help="also print the fine-tuned model's errors per held-out group")
     args = ap.parse_args()
     import torch
 
@@ -71,7 +72,8 @@ def main() -> None:
     stock_offsets = fit_offsets(train, [p["e_eV"] for p in predict(stock, train)])
     test = [r for r in test if set(r["species"]) <= set(stock_offsets)]  # an element seen in training only
     res_stock = errors(test, predict(stock, test), stock_offsets)
-    res_tuned = errors(test, predict(tuned, test), meta["offsets_eV_per_atom"])
+    pred_tuned = predict(tuned, test)
+    res_tuned = errors(test, pred_tuned, meta["offsets_eV_per_atom"])
     row = {"model": args.model, "training_hash": meta["training_hash"], "settings": meta.get("settings"),
            "n_train_labels": len(train), "n_test": len(test),
            "test_groups": sorted({_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
@@ -83,6 +85,11 @@ def main() -> None:
     print(f"{'':12s} {'energy meV/atom':>16s} {'force eV/A':>11s} {'pressure GPa':>13s}")
     for name, r in (("stock", res_stock), ("fine-tuned", res_tuned)):
         print(f"{name:12s} {r['energy_mae_meV']:16.1f} {r['force_mae']:11.3f} {r['pressure_mae_GPa']:13.2f}")
+    if args.by_group:
+        for g in sorted({_group(r) for r in test}):
+            idx = [i for i, r in enumerate(test) if _group(r) == g]
+            r = errors([test[i] for i in idx], [pred_tuned[i] for i in idx], meta["offsets_eV_per_atom"])
+            print(f"  {g:40s} {len(idx):3d} labels {r['energy_mae_meV']:8.1f} meV/atom {r['pressure_mae_GPa']:7.1f} GPa")
     print(f"energy_mae_meV={res_tuned['energy_mae_meV']:.1f} force_mae={res_tuned['force_mae']:.3f} "
           f"pressure_mae_GPa={res_tuned['pressure_mae_GPa']:.2f} stock_energy_mae_meV={res_stock['energy_mae_meV']:.1f}")
 

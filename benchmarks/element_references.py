@@ -17,7 +17,6 @@ X the largest |dV| of its lowest-enthalpy phases against pw.x).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -61,19 +60,13 @@ def relax_phases(model: str, element: str, p: float, volumes, max_wall_s: float 
     return {"phases": phases, "lowest": best}
 
 
-def weights_id(model: str) -> str | None:
-    """md5 (12 hex) of a fine-tuned model's weights.pt, so that a retrained model in the same directory gets rows of
-    its own; None for a shipped model name."""
-    w = Path(model) / "weights.pt"
-    return hashlib.md5(w.read_bytes()).hexdigest()[:12] if w.is_file() else None
-
-
 def main() -> None:
     from pymatgen.core import Structure
 
     from hts.label.dft import LabelSettings, vc_relax
     from hts.label.volumes import CalibratedVolumes
     from hts.potential.finetune import read_labels
+    from hts.relax.mlip import weights_md5
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=["chgnet"])
@@ -87,7 +80,7 @@ def main() -> None:
     done = rows()
     settings = LabelSettings(k_spacing_invA=0.35, nprocs=args.nprocs, timeout_s=3600)
     for model in args.models:
-        wid = weights_id(model)
+        wid = weights_md5(model)
         for el in args.elements:
             for p in args.pressures:
                 key = {"kind": "mlip", "model": model, "weights_md5": wid, "element": el, "pressure_GPa": p}
@@ -110,9 +103,11 @@ def main() -> None:
 
 
 def summarize(model: str, elements, pressures, done: list[dict]) -> None:
+    from hts.relax.mlip import weights_md5
+
     n = collapsed = 0
     errs = []
-    wid = weights_id(model)
+    wid = weights_md5(model)
     for el in elements:
         for p in pressures:
             row = next((r for r in done if r.get("kind") == "mlip" and r["model"] == model and r["element"] == el

@@ -4,6 +4,7 @@ Held-out labels are those of groups (whole prototypes, never single frames: hts.
 the fine-tuned model never trained on: its validation groups and any labelled since; or every label of
 ``--held-out`` (a JSON-lines label file). To be fair to the
 stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
+Labels beyond the model's ``max_pressure_GPa`` (not trained on) are not tested either.
 Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pressure (GPa, -trace(stress)/3).
 One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
 
@@ -65,7 +66,8 @@ def main() -> None:
     train = [r for r in labels if r["id"] in train_ids]  # exactly what the fine-tuned model trained on
     # held out: every label of a group (prototype) the model never trained on, labelled since included
     test = read_labels(Path(args.held_out), family) if args.held_out else [r for r in labels if _group(r) not in train_groups]
-    test = [r for r in test if set(r["species"]) <= set(meta["elements"])]
+    p_max = (meta.get("settings") or {}).get("max_pressure_GPa", float("inf"))  # the range it was trained within
+    test = [r for r in test if set(r["species"]) <= set(meta["elements"]) and abs(r["pressure_GPa"]) <= p_max]
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     stock = CHGNet.load(verbose=False)

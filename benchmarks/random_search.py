@@ -7,9 +7,11 @@ resumes where it stopped (``--store``). Every finished cell is also exported to
 ``docs/data/random_search_cells.jsonl`` (after each relaxation batch), which the repository keeps: a run on another
 machine imports it first and goes on from there. Per formula it prints the cells to the first match of the known
 phase (StructureMatcher, in generation order), the enthalpy of the best cell against the known phase
-relaxed the same way, the abandoned and duplicate shares and CPU time per cell. A formula whose known
-phase the potential cannot relax (it collapses: volume below ``--collapse`` of the starting estimate)
-is reported as such. Last line exactly ``formulas_found=K/4 median_cells_to_hit=X``.
+relaxed the same way, the abandoned and duplicate shares and CPU time per cell. Each potential has a campaign,
+a cells file and a report of its own (``random-search``, ``random_search_cells.jsonl`` and ``random_search.json``
+for stock CHGNet; a fine-tuned model's carry its weights' md5), so cells relaxed with different potentials never mix.
+A formula whose known phase the potential cannot relax (it collapses: volume below ``--collapse`` of the
+starting estimate) is reported as such. Last line exactly ``formulas_found=K/4 median_cells_to_hit=X``.
 """
 
 from __future__ import annotations
@@ -33,11 +35,19 @@ def default_model() -> str:
     return load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml").relax.model
 
 
+def run_tag(model: str) -> str:
+    """'' for stock CHGNet (the first runs' names), else the model name or a fine-tuned model's weights md5."""
+    from hts.relax.mlip import weights_md5
+
+    return "" if model == "chgnet" else "-" + (weights_md5(model) or Path(model).name)
+
+
 def config(formulas: list[str], n: int, pressure: float, store: Path, model: str):
     from hts.config import CampaignConfig
 
     return CampaignConfig.model_validate({
-        "name": "random-search", "systems": [TARGETS[f][0] for f in formulas], "pressures_GPa": [pressure],
+        "name": "random-search" + run_tag(model), "systems": [TARGETS[f][0] for f in formulas],
+        "pressures_GPa": [pressure],
         "generators": {"substitution": {"enabled": False},
                        "random": {"n_structures": n, "stoichiometries": formulas, "formula_units": [1, 2],
                                   "max_atoms": 22, "seed": 2026}},
@@ -58,14 +68,18 @@ def known_phase(formula: str, pressure: float, model: str):
     return r, s.volume
 
 
-CELLS = Path(__file__).resolve().parents[1] / "docs" / "data" / "random_search_cells.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "docs" / "data"
 
 
-def import_cells(store) -> int:
+def cells_file(model: str) -> Path:
+    return DATA / f"random_search_cells{run_tag(model)}.jsonl"
+
+
+def import_cells(store, cells: Path) -> int:
     """Finished cells of an earlier run (the repository's file) that the store lacks."""
-    if not CELLS.exists():
+    if not cells.exists():
         return 0
-    rows = [json.loads(x) for x in CELLS.read_text().splitlines() if x.strip()]
+    rows = [json.loads(x) for x in cells.read_text().splitlines() if x.strip()]
     have = {d["id"] for d in store.find({"id": {"$in": [r["id"] for r in rows]}, "status": {"$ne": "generated"}},
                                         properties=["id"])}
     new = [r for r in rows if r["id"] not in have]
@@ -73,11 +87,11 @@ def import_cells(store) -> int:
     return len(new)
 
 
-def export_cells(store) -> int:
-    docs = sorted(store.find({"campaign": "random-search", "status": {"$ne": "generated"}}), key=lambda d: d["id"])
-    tmp = CELLS.with_suffix(".tmp")
+def export_cells(store, campaign: str, cells: Path) -> int:
+    docs = sorted(store.find({"campaign": campaign, "status": {"$ne": "generated"}}), key=lambda d: d["id"])
+    tmp = cells.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(d, sort_keys=True) + "\n" for d in docs))
-    tmp.replace(CELLS)
+    tmp.replace(cells)
     return len(docs)
 
 
@@ -93,9 +107,9 @@ def first_hit(done: list[dict], known) -> int | None:
     return None
 
 
-def finished(store, formula: str) -> tuple[list[dict], list[dict]]:
+def finished(store, campaign: str, formula: str) -> tuple[list[dict], list[dict]]:
     """The finished cells of a formula in generation order, and all its cells."""
-    docs = sorted(store.find({"campaign": "random-search", "system": TARGETS[formula][0], "formula": formula}),
+    docs = sorted(store.find({"campaign": campaign, "system": TARGETS[formula][0], "formula": formula}),
                   key=lambda d: d["origin"].get("draw", 0))
     return [d for d in docs if d["status"] != "generated"], docs
 
@@ -103,7 +117,7 @@ def finished(store, formula: str) -> tuple[list[dict], list[dict]]:
 def report(store, formulas: list[str], pressure: float, model: str, collapse: float) -> list[dict]:
     rows = []
     for f in formulas:
-        done, docs = finished(store, f)
+        done, docs = finished(store, "random-search" + run_tag(model), f)
         ref, v_start = known_phase(f, pressure, model)
         ok_ref = ref.ok or ref.structure is not None
         collapsed = (not ok_ref) or ref.volume_A3 < collapse * v_start
@@ -136,7 +150,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=5, help="cells relaxed between two exports")
     ap.add_argument("--until-hit", action="store_true",
                     help="stop a formula at the batch that matches its known phase (the rest stay generated)")
-    ap.add_argument("--out", default="docs/data/random_search.json")
+    ap.add_argument("--out", help="report JSON (default: docs/data/random_search[-TAG].json)")
     args = ap.parse_args()
     model = args.model or default_model()
     from hts.campaign import Campaign
@@ -147,23 +161,25 @@ def main() -> None:
         camp = Campaign(cfg, store)
         if not args.report_only:
             camp.run_stage("generate")
-            print(f"imported {import_cells(store)} finished cells from {CELLS.name}", flush=True)
+            cells = cells_file(model)
+            print(f"imported {import_cells(store, cells)} finished cells from {cells.name}", flush=True)
             for f in args.formulas:  # formula by formula, so a partial run finishes whole formulas first
                 ids = [d["id"] for d in store.find({"campaign": cfg.name, "formula": f, "status": "generated"},
                                                    properties=["id"])]
                 known = known_phase(f, args.pressure, model)[0] if args.until_hit else None
                 for i in range(0, len(ids), args.batch):
-                    if known is not None and known.structure is not None and first_hit(finished(store, f)[0],
-                                                                                         known.structure):
+                    done = finished(store, cfg.name, f)[0]
+                    if known is not None and known.structure is not None and first_hit(done, known.structure):
                         print(f"{f}: known phase found; the remaining cells stay generated", flush=True)
                         break
                     camp.run_stage("relax", ids[i:i + args.batch])
-                    export_cells(store)
+                    export_cells(store, cfg.name, cells)
         rows = report(store, args.formulas, args.pressure, model, args.collapse)
     for r in rows:
         print(json.dumps(r))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"model": model, "pressure_GPa": args.pressure, "rows": rows}, indent=1) + "\n")
+    out = Path(args.out) if args.out else DATA / f"random_search{run_tag(model)}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"model": model, "pressure_GPa": args.pressure, "rows": rows}, indent=1) + "\n")
     hits = [r["cells_to_hit"] for r in rows if r["cells_to_hit"]]
     print(f"formulas_found={len(hits)}/{len(rows)} median_cells_to_hit={statistics.median(hits) if hits else 'nan'}")
     sys.stdout.flush()

@@ -122,6 +122,13 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
         assert np.allclose(data[i][1]["s"].numpy(), r["stress_GPa"], atol=1e-4)
         assert float(data[i][1]["e"]) == pytest.approx(r["energy_eV"] / len(r["species"]), rel=1e-6)
 
+    # labels beyond max_pressure_GPa stay in the file but are not trained on
+    from hts.potential.finetune import training_labels
+
+    p_mid = sorted(abs(r["pressure_GPa"]) for r in labels)[len(labels) // 2]
+    kept = training_labels(export, FinetuneSettings(family="gth-pbe", max_pressure_GPa=p_mid))
+    assert 0 < len(kept) < len(labels) and all(abs(r["pressure_GPa"]) <= p_mid for r in kept)
+
     out = tmp_path / "model"
     meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4, family="gth-pbe"), threads=1)
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0

@@ -39,3 +39,17 @@ def test_element_reference_relaxes_to_the_pwx_volume(element, pressure, phase):
     assert r.ok, r.reason
     v = r.volume_A3 / r.n_atoms
     assert v == pytest.approx(_pwx_volume(element, pressure, phase), rel=0.03)
+
+
+def test_weights_md5_tells_a_retrained_model_apart(tmp_path):
+    """Results keyed by a model directory must change when its weights do (a retrain in the same place)."""
+    from hts.relax.mlip import weights_md5
+
+    assert weights_md5("chgnet") is None
+    assert weights_md5(str(MODEL)) is not None and len(weights_md5(str(MODEL))) == 12
+    d = tmp_path / "model"
+    d.mkdir()
+    (d / "weights.pt").write_bytes(b"a")
+    first = weights_md5(str(d))
+    (d / "weights.pt").write_bytes(b"b")
+    assert first == "0cc175b9c0f1" and weights_md5(str(d)) != first  # md5("a") = 0cc175b9c0f1b6a8...

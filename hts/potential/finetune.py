@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["LAST_LAYERS", "FinetuneSettings", "fit_offsets", "grouped_split", "load_finetuned", "read_labels",
-           "stress_sign_check", "structure_data", "train"]
+           "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
@@ -49,6 +49,8 @@ class FinetuneSettings:
     val_share: float = 0.2
     seed: int = 0
     family: str | None = "psl-us-pbe"  # labels of this pseudopotential family only (None: all)
+    max_pressure_GPa: float = 1000.0  # labels beyond it stay in the file but are not trained on: under an MSE loss a
+    # strongly compressed cell (a Y label at 2257 GPa) would outweigh every label in the 50-300 GPa screening range
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -137,6 +139,11 @@ def structure_data(labels: list[dict], offsets: dict[str, float]):
                          stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)
 
 
+def training_labels(path: Path, settings: FinetuneSettings) -> list[dict]:
+    """The labels a model is trained on: ``ok``, of the settings' family, within ``max_pressure_GPa``."""
+    return [r for r in read_labels(path, settings.family) if abs(r["pressure_GPa"]) <= settings.max_pressure_GPa]
+
+
 def training_hash(labels: list[dict]) -> str:
     h = hashlib.sha256()
     for r in sorted(labels, key=lambda r: r["id"]):
@@ -153,9 +160,10 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
 
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
-    labels = read_labels(labels_path, settings.family)
+    labels = training_labels(labels_path, settings)
     if len(labels) < 4:
-        raise ValueError(f"{labels_path}: {len(labels)} usable labels of family {settings.family}; at least 4 are needed")
+        raise ValueError(f"{labels_path}: {len(labels)} usable labels of family {settings.family} within "
+                         f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
     model = CHGNet.load(verbose=False)
     tr, va = grouped_split(labels, settings.val_share, settings.seed)
     if not va:

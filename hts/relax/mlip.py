@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib.metadata import version
 
 __all__ = ["OFFLINE_MODELS", "chgnet_inference_model", "finetuned_meta", "get_calculator", "is_finetuned", "model_version",
-           "set_torch_threads"]
+           "set_torch_threads", "weights_md5"]
 
 # name -> (package, loader description)
 OFFLINE_MODELS = {
@@ -101,6 +101,18 @@ def finetuned_meta(model: str) -> dict:
 
     with open(os.path.join(model, "model.json")) as f:
         return json.load(f)
+
+
+def weights_md5(model: str) -> str | None:
+    """md5 (12 hex) of a fine-tuned model's weights.pt, so that results of a model retrained in the same directory
+    are told apart; None for a shipped model name."""
+    import hashlib
+
+    w = os.path.join(model, "weights.pt")
+    if not os.path.isfile(w):
+        return None
+    with open(w, "rb") as f:
+        return hashlib.md5(f.read()).hexdigest()[:12]
 
 
 def model_version(model: str) -> str:

@@ -1,10 +1,12 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from hts.config import ConfigError, load_config
 
+ROOT = Path(__file__).resolve().parents[1]
 GOOD = """
 name: t
 systems: [La-Y-H]
@@ -112,3 +114,14 @@ def test_committee_members_share_one_energy_scale(tmp_path):
     assert ok.relax.committee == ["7net-0"]
     with pytest.raises(ValueError, match="was fine-tuned on"):
         CampaignConfig.model_validate({**base, "systems": ["La-H"], "relax": {"model": str(ft), "committee": [str(ft)]}})
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_shipped_configs_load(name):
+    """Every campaign YAML the repository ships is valid against the current schema (its model path included)."""
+    from hts.relax.mlip import OFFLINE_MODELS
+
+    cfg = load_config(ROOT / "configs" / name)
+    assert cfg.name and cfg.systems and cfg.pressures_GPa
+    model = cfg.relax.model
+    assert model in OFFLINE_MODELS or (ROOT / model / "model.json").is_file()

@@ -42,11 +42,15 @@ def run_tag(model: str) -> str:
     return "" if model == "chgnet" else "-" + (weights_md5(model) or Path(model).name)
 
 
+def campaign_name(model: str) -> str:
+    return "random-search" + run_tag(model)
+
+
 def config(formulas: list[str], n: int, pressure: float, store: Path, model: str):
     from hts.config import CampaignConfig
 
     return CampaignConfig.model_validate({
-        "name": "random-search" + run_tag(model), "systems": [TARGETS[f][0] for f in formulas],
+        "name": campaign_name(model), "systems": [TARGETS[f][0] for f in formulas],
         "pressures_GPa": [pressure],
         "generators": {"substitution": {"enabled": False},
                        "random": {"n_structures": n, "stoichiometries": formulas, "formula_units": [1, 2],
@@ -117,7 +121,7 @@ def finished(store, campaign: str, formula: str) -> tuple[list[dict], list[dict]
 def report(store, formulas: list[str], pressure: float, model: str, collapse: float) -> list[dict]:
     rows = []
     for f in formulas:
-        done, docs = finished(store, "random-search" + run_tag(model), f)
+        done, docs = finished(store, campaign_name(model), f)
         ref, v_start = known_phase(f, pressure, model)
         ok_ref = ref.ok or ref.structure is not None
         collapsed = (not ok_ref) or ref.volume_A3 < collapse * v_start

@@ -46,7 +46,7 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
 def main() -> None:
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import _group, fit_offsets, load_finetuned, read_labels
+    from hts.potential.finetune import _group, fit_offsets, load_finetuned, read_labels, within_pressure
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
@@ -67,7 +67,7 @@ def main() -> None:
     # held out: every label of a group (prototype) the model never trained on, labelled since included
     test = read_labels(Path(args.held_out), family) if args.held_out else [r for r in labels if _group(r) not in train_groups]
     p_max = (meta.get("settings") or {}).get("max_pressure_GPa", float("inf"))  # the range it was trained within
-    test = [r for r in test if set(r["species"]) <= set(meta["elements"]) and abs(r["pressure_GPa"]) <= p_max]
+    test = within_pressure([r for r in test if set(r["species"]) <= set(meta["elements"])], p_max)
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     stock = CHGNet.load(verbose=False)

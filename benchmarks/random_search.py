@@ -46,7 +46,7 @@ def campaign_name(model: str) -> str:
     return "random-search" + run_tag(model)
 
 
-def config(formulas: list[str], n: int, pressure: float, store: Path, model: str):
+def config(formulas: list[str], n: int, pressure: float, store: Path, model: str, workers: int = 1):
     from hts.config import CampaignConfig
 
     return CampaignConfig.model_validate({
@@ -56,7 +56,8 @@ def config(formulas: list[str], n: int, pressure: float, store: Path, model: str
                        "random": {"n_structures": n, "stoichiometries": formulas, "formula_units": [1, 2],
                                   "max_atoms": 22, "seed": 2026}},
         "references": {"elements": False, "sub_binaries": False},
-        "relax": {"model": model, "fmax_eV_A": 0.05, "max_steps": 300},
+        "relax": {"model": model, "fmax_eV_A": 0.05, "max_steps": 300, "workers": workers,
+                  "torch_threads": 1 if workers > 1 else None},
         "phonons": {"enabled": False}, "store": {"path": str(store)}})
 
 
@@ -152,6 +153,8 @@ def main() -> None:
     ap.add_argument("--collapse", type=float, default=0.6)
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--batch", type=int, default=5, help="cells relaxed between two exports")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="relaxation processes of one torch thread each (2 on 2 cores: about 1.4x the cells per hour)")
     ap.add_argument("--until-hit", action="store_true",
                     help="stop a formula at the batch that matches its known phase (the rest stay generated)")
     ap.add_argument("--out", help="report JSON (default: docs/data/random_search[-TAG].json)")
@@ -160,7 +163,7 @@ def main() -> None:
     from hts.campaign import Campaign
     from hts.store.store import open_store
 
-    cfg = config(args.formulas, args.cells, args.pressure, Path(args.store), model)
+    cfg = config(args.formulas, args.cells, args.pressure, Path(args.store), model, args.workers)
     with open_store(args.store) as store:
         camp = Campaign(cfg, store)
         if not args.report_only:

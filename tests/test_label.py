@@ -215,3 +215,17 @@ def test_volumes_from_labels_invert_their_own_equation_of_state():
     assert cv.atomic_volume("Ca", 150.0) == pytest.approx(ca.volume(150.0), rel=0.01)
     assert cv.hydride_h is not None and cv.hydride_h.volume(150.0) == pytest.approx(h_true.volume(150.0), rel=0.02)
     assert cv.volume(Composition("CaH6"), 150.0) == pytest.approx(ca.volume(150.0) + 6 * h_true.volume(150.0), rel=0.02)
+
+
+def test_robust_vinet_fit_holds_the_bulk_of_scattered_points():
+    """The per-H volume of hydrides scatters (rattled, strained, random cells): a plain least-squares fit of P(V)
+    is pulled off by a few points with far larger volumes, the robust fit keeps the bulk's volume at 150 GPa."""
+    from hts.label.volumes import VinetFit, fit_vinet
+
+    true = VinetFit(5.0, 40.0, 4.5, 0, (0, 0))
+    p = np.linspace(30.0, 500.0, 40)
+    v = np.array([true.volume(x) for x in p])
+    v[::8] *= 1.8  # five outliers: cells far from their equilibrium packing
+    robust, plain = fit_vinet(v, p, robust=True), fit_vinet(v, p)
+    assert robust.volume(150.0) == pytest.approx(true.volume(150.0), rel=0.02)
+    assert abs(plain.volume(150.0) / true.volume(150.0) - 1) > 0.05

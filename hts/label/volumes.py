@@ -41,21 +41,27 @@ class VinetFit:
         return float(brentq(lambda v: float(self.pressure(v)) - p_GPa, lo, hi))
 
 
-def fit_vinet(volumes_A3, pressures_GPa) -> VinetFit:
-    """Vinet fit of P(V) points (at least 3, of which 2 distinct volumes)."""
-    from scipy.optimize import curve_fit
+def fit_vinet(volumes_A3, pressures_GPa, robust: bool = False) -> VinetFit:
+    """Vinet fit of P(V) points (at least 3, of which 2 distinct volumes). ``robust``: residuals relative to
+    max(P, 20 GPa) under a Cauchy loss, so that scattered points (the per-H volume of hydrides) and the many
+    points at high pressure do not pull the fit away from the bulk of the data at 50-300 GPa."""
+    from scipy.optimize import least_squares
 
     v = np.asarray(volumes_A3, dtype=float)
     p = np.asarray(pressures_GPa, dtype=float)
     if len(v) < 3 or len(set(np.round(v, 3))) < 2:
         raise ValueError(f"a Vinet fit needs 3 points at 2 volumes or more, got {len(v)}")
+    scale = np.maximum(np.abs(p), 20.0) if robust else 1.0
 
-    def f(vv, v0, b0, bp):
-        return VinetFit(v0, b0, bp, 0, (0, 0)).pressure(vv)
+    def residual(x):
+        return (VinetFit(*x, 0, (0, 0)).pressure(v) - p) / scale
 
-    guess = (float(v.max()) * 1.6, 30.0, 4.0)
-    popt, _ = curve_fit(f, v, p, p0=guess, bounds=([v.max(), 1.0, 2.0], [6 * v.max(), 800.0, 8.0]), maxfev=20000)
-    return VinetFit(*(float(x) for x in popt), n_labels=len(v), p_range_GPa=(float(p.min()), float(p.max())))
+    res = least_squares(residual, x0=(float(v.max()) * 1.6, 30.0, 4.0),
+                        bounds=([v.max(), 1.0, 2.0], [6 * v.max(), 800.0, 8.0]),
+                        loss="cauchy" if robust else "linear", f_scale=0.1 if robust else 1.0, max_nfev=20000)
+    if not res.success:
+        raise RuntimeError(f"Vinet fit did not converge: {res.message}")
+    return VinetFit(*(float(x) for x in res.x), n_labels=len(v), p_range_GPa=(float(p.min()), float(p.max())))
 
 
 class CalibratedVolumes:
@@ -106,7 +112,7 @@ class CalibratedVolumes:
         hydride_h = None
         if len(h_pts) >= min_labels:
             try:
-                hydride_h = fit_vinet(*zip(*h_pts))
+                hydride_h = fit_vinet(*zip(*h_pts), robust=True)
             except (ValueError, RuntimeError):
                 hydride_h = None
         return cls(fits, hydride_h)

@@ -139,9 +139,14 @@ def structure_data(labels: list[dict], offsets: dict[str, float]):
                          stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)
 
 
+def within_pressure(labels: list[dict], max_pressure_GPa: float) -> list[dict]:
+    """The labels whose pressure magnitude is at most ``max_pressure_GPa``."""
+    return [r for r in labels if abs(r["pressure_GPa"]) <= max_pressure_GPa]
+
+
 def training_labels(path: Path, settings: FinetuneSettings) -> list[dict]:
     """The labels a model is trained on: ``ok``, of the settings' family, within ``max_pressure_GPa``."""
-    return [r for r in read_labels(path, settings.family) if abs(r["pressure_GPa"]) <= settings.max_pressure_GPa]
+    return within_pressure(read_labels(path, settings.family), settings.max_pressure_GPa)
 
 
 def training_hash(labels: list[dict]) -> str:

@@ -37,26 +37,29 @@ def default_model() -> str:
     return load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml").relax.model
 
 
-def run_tag(model: str) -> str:
-    """'' for stock CHGNet (the first runs' names), else the model name or a fine-tuned model's weights md5."""
+def run_tag(model: str, cap: int) -> str:
+    """The potential ('' for stock CHGNet, else the model name or a fine-tuned model's weights md5) and the space-group
+    weight cap ('' for 32, the first runs' sampler, else -capN): the first runs keep their names."""
     from hts.relax.mlip import weights_md5
 
-    return "" if model == "chgnet" else "-" + (weights_md5(model) or Path(model).name)
+    pot = "" if model == "chgnet" else "-" + (weights_md5(model) or Path(model).name)
+    return pot + ("" if cap == 32 else f"-cap{cap}")
 
 
-def campaign_name(model: str) -> str:
-    return "random-search" + run_tag(model)
+def campaign_name(model: str, cap: int) -> str:
+    return "random-search" + run_tag(model, cap)
 
 
-def config(formulas: list[str], n: int, pressure: float, store: Path, model: str, workers: int = 1):
+def config(formulas: list[str], n: int, pressure: float, store: Path, model: str, cap: int, workers: int = 1):
     from hts.config import CampaignConfig
 
     return CampaignConfig.model_validate({
-        "name": campaign_name(model), "systems": [TARGETS[f][0] for f in formulas],
+        "name": campaign_name(model, cap), "systems": [TARGETS[f][0] for f in formulas],
         "pressures_GPa": [pressure],
         "generators": {"substitution": {"enabled": False},
                        "random": {"n_structures": n, "stoichiometries": formulas, "formula_units": [1, 2],
-                                  "max_atoms": 22, "seed": 2026}},
+                                  "max_atoms": 22, "seed": 2026,
+                                  "group_weight_cap": cap}},
         "references": {"elements": False, "sub_binaries": False},
         "relax": {"model": model, "fmax_eV_A": 0.05, "max_steps": 300, "workers": workers,
                   "torch_threads": 1 if workers > 1 else None},
@@ -78,8 +81,8 @@ def known_phase(formula: str, pressure: float, model: str):
 DATA = Path(__file__).resolve().parents[1] / "docs" / "data"
 
 
-def cells_file(model: str) -> Path:
-    return DATA / f"random_search_cells{run_tag(model)}.jsonl"
+def cells_file(model: str, cap: int) -> Path:
+    return DATA / f"random_search_cells{run_tag(model, cap)}.jsonl"
 
 
 def import_cells(store, cells: Path) -> int:
@@ -134,12 +137,12 @@ def finished(store, campaign: str, formula: str) -> tuple[list[dict], list[dict]
     return [d for d in docs if d["status"] != "generated"], docs
 
 
-def report(store, formulas: list[str], pressure: float, model: str, collapse: float) -> list[dict]:
+def report(store, formulas: list[str], pressure: float, model: str, cap: int, collapse: float) -> list[dict]:
     from pymatgen.core import Structure
 
     rows = []
     for f in formulas:
-        done, docs = finished(store, campaign_name(model), f)
+        done, docs = finished(store, campaign_name(model, cap), f)
         ref, v_start = known_phase(f, pressure, model)
         ok_ref = ref.ok or ref.structure is not None
         collapsed = (not ok_ref) or ref.volume_A3 < collapse * v_start
@@ -173,6 +176,8 @@ def main() -> None:
     ap.add_argument("--store", default="/tmp/hts_random_search", help="persistent store: a rerun resumes")
     ap.add_argument("--model", default=None, help="default: the configs' relax.model")
     ap.add_argument("--collapse", type=float, default=0.6)
+    ap.add_argument("--weight-cap", type=int, default=None,
+                    help="space-group weight cap (generators.random.group_weight_cap; default: the config's default)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--batch", type=int, default=5, help="cells relaxed between two exports")
     ap.add_argument("--workers", type=int, default=1,
@@ -181,16 +186,19 @@ def main() -> None:
                     help="stop a formula at the batch that matches its known phase (the rest stay generated)")
     ap.add_argument("--out", help="report JSON (default: docs/data/random_search[-TAG].json)")
     args = ap.parse_args()
-    model = args.model or default_model()
     from hts.campaign import Campaign
+    from hts.config_generators import RandomSettings
     from hts.store.store import open_store
 
-    cfg = config(args.formulas, args.cells, args.pressure, Path(args.store), model, args.workers)
+    model = args.model or default_model()
+    cap = args.weight_cap or RandomSettings().group_weight_cap
+
+    cfg = config(args.formulas, args.cells, args.pressure, Path(args.store), model, cap, args.workers)
     with open_store(args.store) as store:
         camp = Campaign(cfg, store)
         if not args.report_only:
             camp.run_stage("generate")
-            cells = cells_file(model)
+            cells = cells_file(model, cap)
             print(f"imported {import_cells(store, cells)} finished cells from {cells.name}", flush=True)
             for f in args.formulas:  # formula by formula, so a partial run finishes whole formulas first
                 ids = [d["id"] for d in store.find({"campaign": cfg.name, "formula": f, "status": "generated"},
@@ -203,12 +211,12 @@ def main() -> None:
                         break
                     camp.run_stage("relax", ids[i:i + args.batch])
                     export_cells(store, cfg.name, cells)
-        rows = report(store, args.formulas, args.pressure, model, args.collapse)
+        rows = report(store, args.formulas, args.pressure, model, cap, args.collapse)
     for r in rows:
         print(json.dumps(r))
-    out = Path(args.out) if args.out else DATA / f"random_search{run_tag(model)}.json"
+    out = Path(args.out) if args.out else DATA / f"random_search{run_tag(model, cap)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"model": model, "pressure_GPa": args.pressure, "rows": rows}, indent=1) + "\n")
+    out.write_text(json.dumps({"model": model, "group_weight_cap": cap, "pressure_GPa": args.pressure, "rows": rows}, indent=1) + "\n")
     strict = [r["formula"] for r in rows if r["cells_to_symmetric_hit"]]
     print(f"matches in the known space group itself (symprec 0.1): {len(strict)}/{len(rows)} {' '.join(strict)}")
     hits = [r["cells_to_hit"] for r in rows if r["cells_to_hit"]]

@@ -53,7 +53,8 @@ class RandomSettings(StrictBlock):
     """AIRSS-style random symmetric cells (pyxtal), ``n_structures`` distinct cells per system and pressure.
 
     A system takes the stoichiometries whose elements are exactly its own; formula units count the
-    primitive cell; space groups are drawn by how many Wyckoff combinations hold the composition.
+    primitive cell; space groups are drawn by how many Wyckoff combinations hold the composition, capped at
+    ``group_weight_cap`` (a lower cap favours high-symmetry groups; 32 was the default until session 17).
     Relaxations of random cells are abandoned after ``abandon_after_steps`` when their enthalpy is more
     than ``abandon_above_meV_per_atom`` above the best of that composition and pressure so far."""
 
@@ -63,6 +64,7 @@ class RandomSettings(StrictBlock):
     formula_units: list[Annotated[int, Field(ge=1, le=64)]] = Field(default=[1], min_length=1)
     space_groups: list[int] | None = Field(None, min_length=1)  # None: hts.generate.random_cells.DEFAULT_SPACE_GROUPS
     h2_units: bool = False  # hydrogen placed as H2 molecules (random orientation) instead of atoms
+    group_weight_cap: int = Field(4, ge=1)  # a group's weight: its Wyckoff combinations, at most this many
     abandon_after_steps: int = Field(15, ge=1)
     abandon_above_meV_per_atom: float | None = Field(500.0, gt=0)
     max_atoms: int = Field(16, ge=1, le=500)

@@ -97,6 +97,22 @@ def test_h2_units_and_space_group_weights():
     assert w.sum() == pytest.approx(1.0) and w[2] >= w[0] > 0
 
 
+def test_weight_cap_gives_the_cubic_groups_their_share():
+    """Fm-3m holds La1H10 in 2 Wyckoff combinations (La 4a or 4b, H 32f + 8c), P-1 in 512: capped at 32 the
+    known LaH10 structure was 0.8 % of the draws over the default groups, capped at 4 (the default) 4.8 %."""
+    from pyxtal.symmetry import Group
+
+    from hts.generate.random_cells import DEFAULT_SPACE_GROUPS, space_group_weights
+
+    combos = Group(225).list_wyckoff_combinations([4, 40])[0]
+    assert sorted((tuple(a), tuple(b)) for a, b in combos) == [(("4a",), ("32f", "8c")), (("4b",), ("32f", "8c"))]
+    groups = list(DEFAULT_SPACE_GROUPS)
+    share = {cap: space_group_weights([1, 10], groups, cap)[groups.index(225)] for cap in (32, 4)}
+    assert share[32] == pytest.approx(2 / 262, rel=1e-6) and share[4] == pytest.approx(2 / 42, rel=1e-6)
+    cells = random_candidates("H-La", ["LaH10"], 8, 200.0, seed=1, max_atoms=11)
+    assert all(g.origin["group_weight_cap"] == 4 for g in cells)
+
+
 def test_volume_estimate_matches_known_hydrides():
     # H3S Im-3m at 150 GPa: a = 3.09 A, 2 f.u. per cell; LaH10 Fm-3m at 200 GPa: a = 5.10 A, 4 f.u.
     assert target_volume(Composition("H3S"), 150) == pytest.approx(3.09**3 / 2, rel=0.1)

@@ -4,9 +4,11 @@ Formula units are counted in the primitive cell: pyxtal draws the conventional c
 group with ``Z x`` its centring multiplicity (I, A/B/C: 2, R: 3, F: 4) and the cell is reduced to its
 primitive one, so that body- and face-centred structures (Im-3m CaH6, Fm-3m LaH10) can be drawn with
 one formula unit. Space groups are sampled in proportion to the number of Wyckoff-position
-combinations that hold the composition (capped), as AIRSS's symmetry choices do, not uniformly.
+combinations that hold the composition, capped (default 4: every group that holds it in 4 ways or more is
+equally likely), so that high-symmetry groups, where low-enthalpy hydrides are found, keep a fair share, as
+AIRSS's symmetry choices do; a group that cannot hold the composition is never drawn.
 Hydrogen can be placed as atoms or as H2 units. Atoms closer than the minimum separations are pushed
-apart (a few cheap pair-repulsion sweeps) before the cell is accepted.
+apart (a few cheap pair-repulsion sweeps; an H2 unit moves rigidly) before the cell is accepted.
 
 Each cell is fully determined by its origin (composition, formula units, space group, seed, H2 units,
 separations, volume factor), which is stored; :func:`regenerate` rebuilds it exactly. The seed of a cell
@@ -31,7 +33,8 @@ __all__ = ["CENTRING", "min_separations", "random_candidates", "random_cell", "r
 DEFAULT_SPACE_GROUPS = (229, 225, 227, 221, 223, 217, 139, 141, 123, 166, 194, 191, 187, 164, 71, 65, 63, 74, 12, 2)
 CENTRING = {"P": 1, "A": 2, "B": 2, "C": 2, "I": 2, "R": 3, "F": 4}  # lattice points of pyxtal's conventional cell
 H2_BOND_A = 0.74
-MAX_COMBINATIONS = 32  # weight cap: low-symmetry groups have thousands of combinations
+MAX_COMBINATIONS = 4  # default weight cap: low-symmetry groups have thousands of combinations (32 until session 17
+# starved Fm-3m La1H10 and Im-3m Ca1H6 to under 1 % of the draws; docs/random_search.md)
 
 
 def min_separations(pressure_GPa: float, hh: float, hx: float, xx: float) -> dict[str, float]:
@@ -53,7 +56,7 @@ def _pair_min(species: list[str], seps: dict[str, float]) -> np.ndarray:
 def push_apart(s: Structure, seps: dict[str, float], sweeps: int = 30) -> Structure:
     """Move atoms closer than their minimum separation apart along the shortest periodic vector, half
     the deficit each, for a few sweeps: a cheap pre-relaxation before the potential sees the cell. For
-    H2 units the H-H bond inside a unit is left alone (the molecule is one unit)."""
+    H2 units the H-H bond inside a unit is left alone and the unit moves rigidly (the molecule is one unit)."""
     props = dict(s.properties or {})
     want = _pair_min([sp.symbol for sp in s.species], seps)
     bonded = {tuple(sorted(p)) for p in props.get("h2_pairs", [])}
@@ -71,6 +74,8 @@ def push_apart(s: Structure, seps: dict[str, float], sweeps: int = 30) -> Struct
             break
         unit = cart / np.where(dist > 1e-9, dist, 1.0)[..., None]
         shift = -0.5 * (deficit[..., None] * unit).sum(axis=1)  # away from every too-close neighbour
+        for i, j in bonded:  # an H2 unit moves as one: its bond keeps its length and direction
+            shift[i] = shift[j] = 0.5 * (shift[i] + shift[j])
         s = Structure(s.lattice, s.species, frac + s.lattice.get_fractional_coords(shift))
     s.properties = props
     return s
@@ -89,10 +94,10 @@ def _n_combinations(space_group: int, counts: tuple[int, ...]) -> int:
     return len(combos or [])
 
 
-def space_group_weights(counts: list[int], groups: list[int]) -> np.ndarray:
+def space_group_weights(counts: list[int], groups: list[int], cap: int = MAX_COMBINATIONS) -> np.ndarray:
     """Probability of each group: its number of Wyckoff combinations holding ``counts`` atoms per species
-    (primitive cell), capped at MAX_COMBINATIONS; zero where none fits."""
-    w = np.array([min(_n_combinations(g, tuple(counts)), MAX_COMBINATIONS) for g in groups], dtype=float)
+    (primitive cell), capped at ``cap``; zero where none fits."""
+    w = np.array([min(_n_combinations(g, tuple(counts)), cap) for g in groups], dtype=float)
     return w / w.sum() if w.sum() > 0 else w
 
 
@@ -183,7 +188,8 @@ def _distinct(s: Structure, sg: int, kept: list[GeneratedStructure]) -> bool:
 def random_candidates(system: str, stoichiometries: list[str], n_structures: int, pressure_GPa: float, seed: int = 0,
                       formula_units: list[int] = (1,), space_groups: list[int] | None = None, max_atoms: int = 16,
                       min_sep: tuple[float, float, float] = (0.8, 1.1, 1.8), volume_factor: float = 1.0,
-                      h2_units: bool = False, max_attempts_per_structure: int = 40) -> list[GeneratedStructure]:
+                      h2_units: bool = False, max_attempts_per_structure: int = 40,
+                      weight_cap: int = MAX_COMBINATIONS) -> list[GeneratedStructure]:
     """``n_structures`` distinct random cells of ``system`` at one pressure, cycling over its stoichiometries
     (those whose elements are exactly the system's) and formula units (primitive cell)."""
     els = set(system.split("-"))
@@ -197,7 +203,7 @@ def random_candidates(system: str, stoichiometries: list[str], n_structures: int
         for z in formula_units:
             if comp.num_atoms * z > max_atoms or (h2_units and int(round(comp["H"] * z)) % 2):
                 continue
-            w = space_group_weights(_species_counts(comp, z, h2_units)[1], groups)
+            w = space_group_weights(_species_counts(comp, z, h2_units)[1], groups, weight_cap)
             if w.sum() > 0:
                 combos.append((comp, z, w))
     out: list[GeneratedStructure] = []
@@ -218,6 +224,7 @@ def random_candidates(system: str, stoichiometries: list[str], n_structures: int
             continue
         origin = {"generator": "random", "system": system, "composition": formula, "formula_units": z, "draw": len(out),
                   "space_group": sg, "seed": s_seed, "index": index[k] - 1, "h2_units": h2_units,
+                  "group_weight_cap": weight_cap,
                   "min_separations_A": seps, "volume_factor": volume_factor,
                   "target_volume_A3": round(s.volume, 4)}
         out.append(GeneratedStructure(s, origin))

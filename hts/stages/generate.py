@@ -60,7 +60,7 @@ def generate(cfg: CampaignConfig) -> list[tuple[float, str, GeneratedStructure]]
                 r = g.random
                 items += random_candidates(system, stoich, r.n_structures, p, r.seed, r.formula_units, r.space_groups,
                                            r.max_atoms, (r.min_sep_HH, r.min_sep_HX, r.min_sep_XX), r.volume_factor,
-                                           r.h2_units)
+                                           r.h2_units, weight_cap=r.group_weight_cap)
             out.extend((p, system, it) for it in items)
     return out
 

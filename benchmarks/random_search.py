@@ -196,10 +196,10 @@ def main() -> None:
     cfg = config(args.formulas, args.cells, args.pressure, Path(args.store), model, cap, args.workers)
     with open_store(args.store) as store:
         camp = Campaign(cfg, store)
+        camp.run_stage("generate")  # a fresh store (another machine) reports from the repository's cells too
+        cells = cells_file(model, cap)
+        print(f"imported {import_cells(store, cells)} finished cells from {cells.name}", flush=True)
         if not args.report_only:
-            camp.run_stage("generate")
-            cells = cells_file(model, cap)
-            print(f"imported {import_cells(store, cells)} finished cells from {cells.name}", flush=True)
             for f in args.formulas:  # formula by formula, so a partial run finishes whole formulas first
                 ids = [d["id"] for d in store.find({"campaign": cfg.name, "formula": f, "status": "generated"},
                                                    properties=["id"])]

@@ -76,6 +76,8 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     for p in pressures:
         bases: list[tuple[Structure, dict]] = []
         recipe = {"volume_recipe": "labels-vinet"} if volumes is not None else {}
+        # compounds take H's volume from the robust fit since session 17: other volumes, so other configurations
+        compound_recipe = {"volume_recipe": "labels-vinet-robust-h"} if volumes is not None else {}
         for g in element_references(sorted(set(elements) | {"H"}), p) if "element" in sources else []:
             s = g.structure.get_primitive_structure()
             if volumes is not None:
@@ -88,7 +90,7 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
             extra = {"source": "ternary", "decoration": b.origin.get("decoration", 0),
                      "cell_atoms": b.origin.get("cell_atoms")} if b.role != "reference" else {"source": "prototype"}
             bases.append((s, {**extra, "formula": s.composition.reduced_formula,
-                              "prototype": b.origin.get("prototype"), "map": b.origin.get("map"), **recipe}))
+                              "prototype": b.origin.get("prototype"), "map": b.origin.get("map"), **compound_recipe}))
         for s, origin in bases:
             if len(s) > max_atoms:
                 continue

@@ -224,7 +224,6 @@ def random_candidates(system: str, stoichiometries: list[str], n_structures: int
             continue
         origin = {"generator": "random", "system": system, "composition": formula, "formula_units": z, "draw": len(out),
                   "space_group": sg, "seed": s_seed, "index": index[k] - 1, "h2_units": h2_units,
-                  "group_weight_cap": weight_cap,
                   "min_separations_A": seps, "volume_factor": volume_factor,
                   "target_volume_A3": round(s.volume, 4)}
         out.append(GeneratedStructure(s, origin))

@@ -105,23 +105,26 @@ def export_cells(store, campaign: str, cells: Path) -> int:
     return len(docs)
 
 
-def first_hit(done: list[dict], known, symmetric: bool = False) -> int | None:
-    """1-based position of the first finished cell that matches the known phase (generation order), else None.
+def first_hits(done: list[dict], known) -> tuple[int | None, int | None]:
+    """1-based positions (generation order) of the first finished cell that matches the known phase, and of the first
+    that matches it in the known phase's own space group (spglib, symprec 0.1); None where there is none.
     StructureMatcher's default tolerances (ltol 0.2, stol 0.3, angle 5 degrees, volumes scaled) accept a strained or
-    slightly displaced variant of the known phase; ``symmetric`` also asks for the known phase's space group
-    (spglib, symprec 0.1)."""
+    slightly displaced variant of the known phase, hence the second."""
     from pymatgen.analysis.structure_matcher import StructureMatcher
     from pymatgen.core import Structure
 
     sm = StructureMatcher(scale=True, attempt_supercell=True)
-    want = space_group(known) if symmetric else None
+    want = space_group(known)
+    first = None
     for i, d in enumerate(done, 1):
         if not d.get("structure"):
             continue
         s = Structure.from_dict(d["structure"])
-        if sm.fit(s, known) and (want is None or space_group(s) == want):
-            return i
-    return None
+        if sm.fit(s, known):
+            first = first or i
+            if space_group(s) == want:
+                return first, i
+    return first, None
 
 
 def space_group(s) -> int:
@@ -146,7 +149,7 @@ def report(store, formulas: list[str], pressure: float, model: str, cap: int, co
         ref, v_start = known_phase(f, pressure, model)
         ok_ref = ref.ok or ref.structure is not None
         collapsed = (not ok_ref) or ref.volume_A3 < collapse * v_start
-        hit = first_hit(done, ref.structure) if ok_ref else None
+        hit, symmetric_hit = first_hits(done, ref.structure) if ok_ref else (None, None)
         hit_doc = done[hit - 1] if hit else None
         relaxed = [d for d in done if d.get("enthalpy_eV_per_atom") is not None]
         best = min((d["enthalpy_eV_per_atom"] for d in relaxed), default=None)
@@ -156,7 +159,7 @@ def report(store, formulas: list[str], pressure: float, model: str, cap: int, co
             "hit_space_group": space_group(Structure.from_dict(hit_doc["structure"])) if hit_doc else None,
             "hit_minus_known_meV_per_atom": round(1000 * (hit_doc["enthalpy_eV_per_atom"] - ref.enthalpy_per_atom), 1)
             if hit_doc else None,
-            "cells_to_symmetric_hit": first_hit(done, ref.structure, symmetric=True) if ok_ref else None,
+            "cells_to_symmetric_hit": symmetric_hit,
             "potential_collapses_known_phase": bool(collapsed),
             "known_volume_ratio": None if ref.volume_A3 is None else round(ref.volume_A3 / v_start, 3),
             "best_minus_known_meV_per_atom": None if best is None or not ok_ref
@@ -206,7 +209,7 @@ def main() -> None:
                 known = known_phase(f, args.pressure, model)[0] if args.until_hit else None
                 for i in range(0, len(ids), args.batch):
                     done = finished(store, cfg.name, f)[0]
-                    if known is not None and known.structure is not None and first_hit(done, known.structure):
+                    if known is not None and known.structure is not None and first_hits(done, known.structure)[0]:
                         print(f"{f}: known phase found; the remaining cells stay generated", flush=True)
                         break
                     camp.run_stage("relax", ids[i:i + args.batch])
@@ -216,7 +219,8 @@ def main() -> None:
         print(json.dumps(r))
     out = Path(args.out) if args.out else DATA / f"random_search{run_tag(model, cap)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"model": model, "group_weight_cap": cap, "pressure_GPa": args.pressure, "rows": rows}, indent=1) + "\n")
+    out.write_text(json.dumps({"model": model, "group_weight_cap": cap, "pressure_GPa": args.pressure, "rows": rows},
+                              indent=1) + "\n")
     strict = [r["formula"] for r in rows if r["cells_to_symmetric_hit"]]
     print(f"matches in the known space group itself (symprec 0.1): {len(strict)}/{len(rows)} {' '.join(strict)}")
     hits = [r["cells_to_hit"] for r in rows if r["cells_to_hit"]]

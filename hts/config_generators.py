@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymatgen.core import Element
 
+from hts.generate.random_cells import MAX_COMBINATIONS
+
 __all__ = ["GeneratorSettings", "RandomSettings", "StrictBlock", "SubstitutionSettings", "check_element"]
 
 
@@ -64,7 +66,7 @@ class RandomSettings(StrictBlock):
     formula_units: list[Annotated[int, Field(ge=1, le=64)]] = Field(default=[1], min_length=1)
     space_groups: list[int] | None = Field(None, min_length=1)  # None: hts.generate.random_cells.DEFAULT_SPACE_GROUPS
     h2_units: bool = False  # hydrogen placed as H2 molecules (random orientation) instead of atoms
-    group_weight_cap: int = Field(4, ge=1)  # a group's weight: its Wyckoff combinations, at most this many
+    group_weight_cap: int = Field(MAX_COMBINATIONS, ge=1)  # a group's weight: its Wyckoff combinations, at most this many
     abandon_after_steps: int = Field(15, ge=1)
     abandon_above_meV_per_atom: float | None = Field(500.0, gt=0)
     max_atoms: int = Field(16, ge=1, le=500)

@@ -66,8 +66,9 @@ def main() -> None:
     train = [r for r in labels if r["id"] in train_ids]  # exactly what the fine-tuned model trained on
     # held out: every label of a group (prototype) the model never trained on, labelled since included
     test = read_labels(Path(args.held_out), family) if args.held_out else [r for r in labels if _group(r) not in train_groups]
-    p_max = (meta.get("settings") or {}).get("max_pressure_GPa", float("inf"))  # the range it was trained within
-    test = within_pressure([r for r in test if set(r["species"]) <= set(meta["elements"])], p_max)
+    trained = meta.get("settings") or {}  # the pressure range it was trained within
+    test = within_pressure([r for r in test if set(r["species"]) <= set(meta["elements"])],
+                           trained.get("max_pressure_GPa", float("inf")), trained.get("wall_max_pressure_GPa"))
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     stock = CHGNet.load(verbose=False)

@@ -18,6 +18,7 @@ def _cmd_finetune(args) -> int:
     settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
                                 family=args.family, energy_loss_ratio=args.energy_weight,
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
+                                wall_max_pressure_GPa=args.wall_max_pressure,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable)
     try:
         meta = train(Path(args.labels), Path(args.out), settings, threads=args.threads)
@@ -42,6 +43,8 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--stress-weight", type=float, default=d.stress_loss_ratio, help="loss weight of stress (GPa)^2")
     p.add_argument("--max-pressure", type=float, default=d.max_pressure_GPa,
                    help="GPa; labels beyond it are not trained on (compressed cells cost most per epoch)")
+    p.add_argument("--wall-max-pressure", type=float, default=d.wall_max_pressure_GPa,
+                   help="GPa; cells of one element other than H are kept up to it instead (the repulsive wall)")
     p.add_argument("--last-layers", action="store_true", help="train only the last convolutions and the readout")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")

@@ -51,6 +51,9 @@ class FinetuneSettings:
     family: str | None = "psl-us-pbe"  # labels of this pseudopotential family only (None: all)
     max_pressure_GPa: float = 1000.0  # labels beyond it stay in the file but are not trained on: under an MSE loss a
     # strongly compressed cell (a Y label at 2257 GPa) would outweigh every label in the 50-300 GPa screening range
+    wall_max_pressure_GPa: float | None = None  # cells of one element other than H are kept up to this pressure
+    # instead (None: max_pressure_GPa): the compressed metal cells are the repulsive wall that stops the spurious
+    # collapse of Ba, Y and La phases, and with one or two atoms they cost little per epoch
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -139,14 +142,22 @@ def structure_data(labels: list[dict], offsets: dict[str, float]):
                          stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)
 
 
-def within_pressure(labels: list[dict], max_pressure_GPa: float) -> list[dict]:
-    """The labels whose pressure magnitude is at most ``max_pressure_GPa``."""
-    return [r for r in labels if abs(r["pressure_GPa"]) <= max_pressure_GPa]
+def _is_wall(label: dict) -> bool:
+    species = set(label["species"])
+    return len(species) == 1 and species != {"H"}
+
+
+def within_pressure(labels: list[dict], max_pressure_GPa: float, wall_max_pressure_GPa: float | None = None) -> list[dict]:
+    """The labels whose pressure magnitude is at most ``max_pressure_GPa``; cells of one element other than H up to
+    ``wall_max_pressure_GPa`` when it is given."""
+    wall = max_pressure_GPa if wall_max_pressure_GPa is None else wall_max_pressure_GPa
+    return [r for r in labels if abs(r["pressure_GPa"]) <= (wall if _is_wall(r) else max_pressure_GPa)]
 
 
 def training_labels(path: Path, settings: FinetuneSettings) -> list[dict]:
-    """The labels a model is trained on: ``ok``, of the settings' family, within ``max_pressure_GPa``."""
-    return within_pressure(read_labels(path, settings.family), settings.max_pressure_GPa)
+    """The labels a model is trained on: ``ok``, of the settings' family, within its pressure bounds."""
+    return within_pressure(read_labels(path, settings.family), settings.max_pressure_GPa,
+                           settings.wall_max_pressure_GPa)
 
 
 def training_hash(labels: list[dict]) -> str:

@@ -54,7 +54,7 @@ clean-demo:
 
 # the shipped prescreen potential: fine-tune CHGNet on the committed labels (data/potential/labels.jsonl) into
 # data/potential/model, then measure it on held-out prototypes (docs/potential.md). Two members make a committee.
-POTENTIAL_ARGS ?= --epochs 30 --threads 2
+POTENTIAL_ARGS ?= --epochs 18 --max-pressure 350 --threads 2
 potential: setup
 	$(BIN)/hts finetune --labels data/potential/labels.jsonl --out data/potential/model $(POTENTIAL_ARGS) --seed 0
 	$(BIN)/hts finetune --labels data/potential/labels.jsonl --out data/potential/model-s1 $(POTENTIAL_ARGS) --seed 1

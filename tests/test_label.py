@@ -128,7 +128,7 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     p_mid = sorted(abs(r["pressure_GPa"]) for r in labels)[len(labels) // 2]
     kept = training_labels(export, FinetuneSettings(family="gth-pbe", max_pressure_GPa=p_mid))
     assert 0 < len(kept) < len(labels) and all(abs(r["pressure_GPa"]) <= p_mid for r in kept)
-    # the compressed Li cells (the repulsive wall) stay up to wall_max_pressure_GPa; H and LiH only to max_pressure_GPa
+    # the compressed Li cells (the repulsive wall) stay up to wall_max_pressure_GPa; H cells only to max_pressure_GPa
     walled = training_labels(export, FinetuneSettings(family="gth-pbe", max_pressure_GPa=p_mid,
                                                       wall_max_pressure_GPa=1e4))
     assert {r["id"] for r in walled} == {r["id"] for r in kept} | {r["id"] for r in labels

@@ -147,7 +147,8 @@ def _is_wall(label: dict) -> bool:
     return len(species) == 1 and species != {"H"}
 
 
-def within_pressure(labels: list[dict], max_pressure_GPa: float, wall_max_pressure_GPa: float | None = None) -> list[dict]:
+def within_pressure(labels: list[dict], max_pressure_GPa: float,
+                    wall_max_pressure_GPa: float | None = None) -> list[dict]:
     """The labels whose pressure magnitude is at most ``max_pressure_GPa``; cells of one element other than H up to
     ``wall_max_pressure_GPa`` when it is given."""
     wall = max_pressure_GPa if wall_max_pressure_GPa is None else wall_max_pressure_GPa

@@ -26,19 +26,22 @@ def main() -> None:
     ap.add_argument("--labels", default="data/potential/labels.jsonl")
     ap.add_argument("--model", default="data/potential/model", help="its training labels are the reference")
     ap.add_argument("--max-pressure", type=float, default=1000.0, help="GPa, as hts finetune --max-pressure")
+    ap.add_argument("--wall-max-pressure", type=float, default=None, help="GPa, as hts finetune --wall-max-pressure")
     ap.add_argument("--family", default="psl-us-pbe")
     args = ap.parse_args()
     import torch
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import read_labels
+    from hts.potential.finetune import read_labels, within_pressure
 
     torch.set_num_threads(1)
     convert = CHGNet.load(verbose=False).graph_converter
     shipped = set(json.loads((Path(args.model) / "model.json").read_text())["train_ids"])
     rows = defaultdict(lambda: [0, 0, 0])  # labels, bonds, angles
     ref = total = n = 0
-    for r in read_labels(Path(args.labels), args.family):
+    labels = read_labels(Path(args.labels), args.family)
+    trained = {r["id"] for r in within_pressure(labels, args.max_pressure, args.wall_max_pressure)}
+    for r in labels:
         g = convert(r["structure"])
         bonds, angles = int(g.atom_graph.shape[0]), int(g.bond_graph.shape[0])
         p = abs(r["pressure_GPa"])
@@ -49,7 +52,7 @@ def main() -> None:
         row[1] += bonds
         row[2] += angles
         ref += angles if r["id"] in shipped else 0
-        if p <= args.max_pressure:
+        if r["id"] in trained:
             total += angles
             n += 1
     print(f"{'source':>10} {'P (GPa)':>9} {'set':>8} {'labels':>6} {'bonds/label':>11} {'angles/label':>12} {'angles':>9}")

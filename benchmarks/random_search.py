@@ -66,14 +66,21 @@ def config(formulas: list[str], n: int, pressure: float, store: Path, model: str
         "phonons": {"enabled": False}, "store": {"path": str(store)}})
 
 
-def known_phase(formula: str, pressure: float, model: str):
-    """The known phase relaxed with the same potential: (relaxed structure or None, enthalpy eV/atom, collapsed?)."""
+def known_start(formula: str, pressure: float):
+    """The known phase's primitive cell at hts's a-priori volume for ``pressure``, before any relaxation."""
     from hts.generate.prototypes import prototype_structure
     from hts.generate.volume import target_volume
-    from hts.relax.relaxer import MLIPRelaxMaker
 
     s = prototype_structure(TARGETS[formula][1]).get_primitive_structure()
     s.scale_lattice(target_volume(s.composition, pressure))
+    return s
+
+
+def known_phase(formula: str, pressure: float, model: str):
+    """The known phase relaxed with the same potential: (its RelaxResult, the starting volume in A^3)."""
+    from hts.relax.relaxer import MLIPRelaxMaker
+
+    s = known_start(formula, pressure)
     r = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=300).relax(s, pressure)
     return r, s.volume
 

@@ -33,8 +33,6 @@ def main() -> None:
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     from hts.config import TcSettings
-    from hts.generate.prototypes import prototype_structure
-    from hts.generate.volume import target_volume
     from hts.tc.dfpt import ElphMaker
 
     import random_search  # the benchmark's targets (same folder)
@@ -44,8 +42,7 @@ def main() -> None:
     done = sorted((r for r in rows if r["formula"] == args.formula and r["status"] != "generated"),
                   key=lambda r: r["origin"]["draw"])
     cell = Structure.from_dict(done[args.cell - 1]["structure"])
-    known = prototype_structure(random_search.TARGETS[args.formula][1]).get_primitive_structure()
-    known.scale_lattice(target_volume(known.composition, args.pressure))
+    known = random_search.known_start(args.formula, args.pressure)
     out = {}
     for name, s in (("known", known), ("cell", cell)):
         t0 = time.time()

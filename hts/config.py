@@ -49,6 +49,8 @@ class RelaxSettings(StrictBlock):
         from hts.relax.mlip import OFFLINE_MODELS, is_finetuned
 
         if v not in OFFLINE_MODELS and not is_finetuned(v):
+            if "/" in v:  # a path (a config file's relative one is made absolute against the file's folder)
+                raise ValueError(f"no fine-tuned model (model.json) in {v}")
             raise ValueError(f"unknown relax.model {v!r}; offline models: {sorted(OFFLINE_MODELS)}, or a fine-tuned "
                              "model directory (hts finetune)")
         return v
@@ -333,7 +335,31 @@ def load_config(path: str | Path) -> CampaignConfig:
         raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    _models_relative_to(data, path.parent)
     try:
         return CampaignConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: invalid campaign configuration\n{format_errors(exc)}") from None
+
+
+def _models_relative_to(data: dict, folder: Path) -> None:
+    """Make the relative model directories of ``relax.model`` and ``relax.committee`` absolute, against the
+    config file's folder: a config names its model the same way from any working directory (``make demo`` runs
+    in demo_output/, a cluster job in its launch directory)."""
+    from hts.relax.mlip import OFFLINE_MODELS
+
+    relax = data.get("relax")
+    if not isinstance(relax, dict):
+        return
+
+    def resolve(m):
+        if not isinstance(m, str) or m in OFFLINE_MODELS or Path(m).is_absolute():
+            return m
+        if "/" not in m and not (folder / m).is_dir():
+            return m  # a name, not a path: refused as an unknown model
+        return str((folder / m).resolve())
+
+    if "model" in relax:
+        relax["model"] = resolve(relax["model"])
+    if isinstance(relax.get("committee"), list):
+        relax["committee"] = [resolve(m) for m in relax["committee"]]

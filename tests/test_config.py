@@ -116,12 +116,36 @@ def test_committee_members_share_one_energy_scale(tmp_path):
         CampaignConfig.model_validate({**base, "systems": ["La-H"], "relax": {"model": str(ft), "committee": [str(ft)]}})
 
 
+def test_model_directory_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    """A config names its fine-tuned model relative to itself, so it runs the same from any working directory
+    (``make demo`` runs in demo_output/); a missing one is refused with the place looked at."""
+    import json
+
+    (tmp_path / "models" / "ft").mkdir(parents=True)
+    (tmp_path / "models" / "ft" / "model.json").write_text(json.dumps({"elements": ["H", "La"]}))
+    (tmp_path / "configs").mkdir()
+    p = tmp_path / "configs" / "c.yaml"
+    p.write_text(BASE + "relax: {model: ../models/ft, committee: [../models/ft]}\n")
+    monkeypatch.chdir(tmp_path / "configs")
+    here = load_config("c.yaml")
+    monkeypatch.chdir(tmp_path.parent)
+    there = load_config(p)
+    assert here.relax.model == there.relax.model == str(tmp_path / "models" / "ft")
+    assert there.relax.committee == [str(tmp_path / "models" / "ft")]
+    p.write_text(BASE + "relax: {model: models/ft}\n")  # relative to the working directory: not looked up there
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=f"no fine-tuned model \\(model.json\\) in {tmp_path / 'configs' / 'models'}"):
+        load_config(p)
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
-def test_shipped_configs_load(name):
-    """Every campaign YAML the repository ships is valid against the current schema (its model path included)."""
+def test_shipped_configs_load(name, tmp_path, monkeypatch):
+    """Every campaign YAML the repository ships is valid against the current schema, from any working directory
+    (its model path included)."""
     from hts.relax.mlip import OFFLINE_MODELS
 
+    monkeypatch.chdir(tmp_path)
     cfg = load_config(ROOT / "configs" / name)
     assert cfg.name and cfg.systems and cfg.pressures_GPa
     model = cfg.relax.model
-    assert model in OFFLINE_MODELS or (ROOT / model / "model.json").is_file()
+    assert model in OFFLINE_MODELS or (Path(model) / "model.json").is_file()

@@ -4,7 +4,8 @@ Held-out labels are those of groups (whole prototypes, never single frames: hts.
 the fine-tuned model never trained on: its validation groups and any labelled since; or every label of
 ``--held-out`` (a JSON-lines label file). To be fair to the
 stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
-Labels beyond the model's ``max_pressure_GPa`` (not trained on) are not tested either.
+Labels beyond the model's ``max_pressure_GPa`` (not trained on) are not tested either, nor wall cells whose energies
+it did not train on (``hts finetune --wall-stress-only``).
 Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pressure (GPa, -trace(stress)/3).
 One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
 
@@ -46,7 +47,7 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
 def main() -> None:
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import _group, fit_offsets, load_finetuned, read_labels, within_pressure
+    from hts.potential.finetune import _group, energy_free, fit_offsets, load_finetuned, read_labels, within_pressure
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
@@ -63,12 +64,15 @@ def main() -> None:
     family = (meta.get("settings") or {}).get("family")
     labels = read_labels(Path(args.labels or meta["labels_file"]), family)
     train_ids, train_groups = set(meta["train_ids"]), set(meta["train_groups"])
-    train = [r for r in labels if r["id"] in train_ids]  # exactly what the fine-tuned model trained on
+    trained = meta.get("settings") or {}  # the pressure range it was trained within
+    no_energy = energy_free(labels, trained)
+    # exactly the labels whose energies the fine-tuned model trained on
+    train = [r for r in labels if r["id"] in train_ids and r["id"] not in no_energy]
     # held out: every label of a group (prototype) the model never trained on, labelled since included
     test = read_labels(Path(args.held_out), family) if args.held_out else [r for r in labels if _group(r) not in train_groups]
-    trained = meta.get("settings") or {}  # the pressure range it was trained within
     test = within_pressure([r for r in test if set(r["species"]) <= set(meta["elements"])],
                            trained.get("max_pressure_GPa", float("inf")), trained.get("wall_max_pressure_GPa"))
+    test = [r for r in test if r["id"] not in energy_free(test, trained)]
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     stock = CHGNet.load(verbose=False)

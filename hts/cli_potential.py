@@ -18,7 +18,7 @@ def _cmd_finetune(args) -> int:
     settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
                                 family=args.family, energy_loss_ratio=args.energy_weight,
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
-                                wall_max_pressure_GPa=args.wall_max_pressure,
+                                wall_max_pressure_GPa=args.wall_max_pressure, wall_energies=not args.wall_stress_only,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable)
     try:
         meta = train(Path(args.labels), Path(args.out), settings, threads=args.threads)
@@ -45,6 +45,8 @@ def add_potential_commands(sub) -> None:
                    help="GPa; labels beyond it are not trained on (compressed cells cost most per epoch)")
     p.add_argument("--wall-max-pressure", type=float, default=d.wall_max_pressure_GPa,
                    help="GPa; cells of one element other than H are kept up to it instead (the repulsive wall)")
+    p.add_argument("--wall-stress-only", action="store_true",
+                   help="train the wall cells beyond --max-pressure on forces and stresses only, not energies")
     p.add_argument("--last-layers", action="store_true", help="train only the last convolutions and the readout")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")

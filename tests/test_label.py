@@ -134,6 +134,31 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert {r["id"] for r in walled} == {r["id"] for r in kept} | {r["id"] for r in labels
                                                                    if set(r["species"]) == {"Li"}}
     assert len(walled) > len(kept)  # some Li cells lie beyond p_mid
+    # --wall-stress-only: exactly those beyond p_mid train forces and stresses, with a NaN energy that the loss skips
+    from types import SimpleNamespace
+
+    from chgnet.data.dataset import collate_graphs
+    from chgnet.model import CHGNet
+    from chgnet.trainer.trainer import CombinedLoss
+
+    from hts.potential.finetune import _masked_energy_loss, energy_free
+
+    free = energy_free(walled, {"max_pressure_GPa": p_mid, "wall_energies": False})
+    assert free == {r["id"] for r in walled} - {r["id"] for r in kept}
+    assert energy_free(walled, {"max_pressure_GPa": p_mid}) == set()
+    beyond = [r for r in walled if r["id"] in free]
+    data = structure_data(beyond, {"H": 0.0, "Li": 0.0}, free)
+    assert all(np.isnan(float(data[i][1]["e"])) for i in range(len(beyond)))
+    assert np.allclose(data[0][1]["s"].numpy(), beyond[0]["stress_GPa"], atol=1e-4)
+    graphs, targets = collate_graphs([data[i] for i in range(len(beyond))])
+    pred = CHGNet.load(verbose=False)(graphs, task="efs")
+    plain = CombinedLoss(target_str="efs", energy_loss_ratio=20.0, stress_loss_ratio=0.01)
+    trainer = SimpleNamespace(criterion=plain)
+    _masked_energy_loss(trainer)
+    assert torch.isnan(plain(targets, pred)["loss"])  # CHGNet alone: a batch of energy-free labels has a NaN loss
+    loss = trainer.criterion(targets, pred)
+    no_e = CombinedLoss(target_str="fs", stress_loss_ratio=0.01)(targets, pred)["loss"]  # forces and stress only
+    assert float(loss["loss"]) == pytest.approx(float(no_e), rel=1e-6) and float(no_e) > 0
 
     out = tmp_path / "model"
     meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4, family="gth-pbe"), threads=1)
@@ -141,8 +166,6 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
     with pytest.raises(ValueError, match="not \\['La'\\]"):
         load_finetuned(out, ["La", "H"])
-    from chgnet.model import CHGNet
-
     tuned, _ = load_finetuned(out, ["Li", "H"])
     s0 = labels[0]["structure"]
     assert abs(float(tuned.predict_structure(s0)["e"]) - float(CHGNet.load(verbose=False).predict_structure(s0)["e"])) > 1e-5

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "FinetuneSettings", "fit_offsets", "grouped_split", "load_finetuned", "read_labels",
+__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "fit_offsets", "grouped_split", "load_finetuned", "read_labels",
            "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
@@ -54,6 +54,8 @@ class FinetuneSettings:
     wall_max_pressure_GPa: float | None = None  # cells of one element other than H are kept up to this pressure
     # instead (None: max_pressure_GPa): the compressed metal cells are the repulsive wall that stops the spurious
     # collapse of Ba, Y and La phases, and with one or two atoms they cost little per epoch
+    wall_energies: bool = True  # False: the wall cells beyond max_pressure_GPa train forces and stresses only; their
+    # energies, eV away from the screening range, then pull neither the energy fit nor the per-element offsets
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -130,14 +132,16 @@ def stress_sign_check(model=None) -> float:
     return float(np.mean(np.diag(model.predict_structure(s)["s"])))
 
 
-def structure_data(labels: list[dict], offsets: dict[str, float]):
+def structure_data(labels: list[dict], offsets: dict[str, float], energy_free: set[str] = frozenset()):
     """CHGNet's training set of ``labels``: energies per atom on the model's scale (offsets removed), forces, and
     stresses handed over in the VASP convention StructureData expects (kbar, positive under compression: it
-    multiplies by -0.1 to get GPa with ASE's sign), so its targets are the labels' GPa stresses unchanged."""
+    multiplies by -0.1 to get GPa with ASE's sign), so its targets are the labels' GPa stresses unchanged.
+    Labels whose id is in ``energy_free`` get a NaN energy, which CHGNet's loss leaves out."""
     from chgnet.data.dataset import StructureData
 
     return StructureData([r["structure"] for r in labels],
-                         [shifted_energy(r, offsets) / len(r["species"]) for r in labels],
+                         [float("nan") if r["id"] in energy_free else shifted_energy(r, offsets) / len(r["species"])
+                          for r in labels],
                          [r["forces_eV_A"] for r in labels],
                          stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)
 
@@ -153,6 +157,32 @@ def within_pressure(labels: list[dict], max_pressure_GPa: float,
     ``wall_max_pressure_GPa`` when it is given."""
     wall = max_pressure_GPa if wall_max_pressure_GPa is None else wall_max_pressure_GPa
     return [r for r in labels if abs(r["pressure_GPa"]) <= (wall if _is_wall(r) else max_pressure_GPa)]
+
+
+def energy_free(labels: list[dict], settings: dict) -> set[str]:
+    """Ids of the labels whose energies a model with these settings (``asdict(FinetuneSettings)``) does not train on:
+    wall cells beyond ``max_pressure_GPa`` when ``wall_energies`` is False."""
+    if settings.get("wall_energies", True):
+        return set()
+    return {r["id"] for r in labels if _is_wall(r) and abs(r["pressure_GPa"]) > settings["max_pressure_GPa"]}
+
+
+def _masked_energy_loss(trainer) -> None:
+    """CHGNet's loss skips NaN energy targets, but a batch with none left would make the loss NaN: such a batch gets
+    the prediction itself as its target (zero loss, zero gradient)."""
+    import torch
+    from chgnet.trainer.trainer import CombinedLoss
+
+    class _Loss(CombinedLoss):
+        def forward(self, targets, prediction):
+            if bool(torch.isnan(targets["e"]).all()):
+                targets = {**targets, "e": prediction["e"].detach()}
+            return super().forward(targets, prediction)
+
+    c = trainer.criterion
+    trainer.criterion = _Loss(target_str=c.target_str, criterion="MSE", energy_loss_ratio=c.energy_loss_ratio,
+                              force_loss_ratio=c.force_loss_ratio, stress_loss_ratio=c.stress_loss_ratio,
+                              allow_missing_labels=True)
 
 
 def training_labels(path: Path, settings: FinetuneSettings) -> list[dict]:
@@ -185,15 +215,17 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     tr, va = grouped_split(labels, settings.val_share, settings.seed)
     if not va:
         va = tr[-1:]
+    no_energy = energy_free(labels, asdict(settings))
     train_labels = [labels[i] for i in tr]
-    offsets = fit_offsets(train_labels, total_energies(model, train_labels))  # training labels only: validation unseen
+    fit_labels = [r for r in train_labels if r["id"] not in no_energy]
+    offsets = fit_offsets(fit_labels, total_energies(model, fit_labels))  # training labels only: validation unseen
 
     from chgnet.data.dataset import collate_graphs
 
-    train_loader = DataLoader(structure_data([labels[i] for i in tr], offsets), batch_size=settings.batch_size,
-                              shuffle=True, collate_fn=collate_graphs)
-    val_loader = DataLoader(structure_data([labels[i] for i in va], offsets), batch_size=settings.batch_size,
-                            collate_fn=collate_graphs)
+    train_loader = DataLoader(structure_data([labels[i] for i in tr], offsets, no_energy),
+                              batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
+    val_loader = DataLoader(structure_data([labels[i] for i in va], offsets, no_energy),
+                            batch_size=settings.batch_size, collate_fn=collate_graphs)
     for name, p in model.named_parameters():
         p.requires_grad = any(name.startswith(t) for t in settings.trainable)
     trainer = Trainer(model=model, targets="efs", energy_loss_ratio=settings.energy_loss_ratio,
@@ -201,6 +233,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
                       optimizer="Adam", scheduler="CosLR", criterion="MSE", epochs=settings.epochs,
                       learning_rate=settings.learning_rate, use_device="cpu", print_freq=10**9,
                       torch_seed=settings.seed, data_seed=settings.seed)
+    _masked_energy_loss(trainer)
     t0 = time.time()
     import tempfile
 
@@ -213,7 +246,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     # the per-element reference energies refit with the trained model: Adam moves the composition weights by about
     # the learning rate per step, too little to follow the eV-size shifts that retraining the volume dependence
     # brings; least squares on the training labels settles them (validation labels stay unseen)
-    offsets = fit_offsets(train_labels, total_energies(best, train_labels))
+    offsets = fit_offsets(fit_labels, total_energies(best, fit_labels))
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(best.state_dict(), out_dir / "weights.pt")
     meta = {"base": "chgnet 0.3.0", "training_hash": training_hash(labels), "n_labels": len(labels),

@@ -25,7 +25,8 @@ class RelaxSettings(StrictBlock):
     """Relaxation at pressure with an ML potential (prescreen)."""
 
     engine: Literal["mlip"] = "mlip"
-    model: str = "chgnet"  # the model benchmarks/mlip_fidelity.py supports (README: MLIP fidelity)
+    model: str = "chgnet"  # covers every element; the shipped configs name the fine-tuned data/potential/model,
+    # which benchmarks/mlip_fidelity.py supports for the elements it covers (docs/potential.md)
     fmax_eV_A: float = Field(0.05, gt=0)
     max_steps: int = Field(200, ge=1)
     optimizer: Literal["FIRE", "BFGS", "LBFGS"] = "BFGS"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +54,33 @@ def test_weights_md5_tells_a_retrained_model_apart(tmp_path):
     first = weights_md5(str(d))
     (d / "weights.pt").write_bytes(b"b")
     assert first == "0cc175b9c0f1" and weights_md5(str(d)) != first  # md5("a") = 0cc175b9c0f1b6a8...
+
+
+def test_shipped_committee_members_agree_with_dft_on_labels_both_trained_on():
+    """The committee's second member (data/potential/model-s1: same labels, seed 1, another grouped split): on hydride
+    labels both members trained on, each lands near the DFT energy on the DFT scale (its own offsets), and their
+    spread is what `relax.committee` stores."""
+    from hts.config import CampaignConfig
+    from hts.potential.committee import disagreement, member_predictions
+    from hts.potential.finetune import read_labels
+
+    other = ROOT / "data" / "potential" / "model-s1"
+    m0, m1 = (json.loads((d / "model.json").read_text()) for d in (MODEL, other))
+    assert m0["training_hash"] == m1["training_hash"] and m0["settings"]["seed"] != m1["settings"]["seed"]
+    assert m0["val_groups"] != m1["val_groups"]  # another seed holds out other prototypes
+    shared = set(m0["train_ids"]) & set(m1["train_ids"])
+    hydrides = [r for r in read_labels(LABELS, "psl-us-pbe") if r["id"] in shared and "H" in r["species"]
+                and len(set(r["species"])) == 2 and r["origin"].get("source") == "prototype"]
+    assert len(hydrides) >= 20
+    errors = []  # eV/atom, per label and member, at the label's own cell
+    for r in sorted(hydrides, key=lambda r: r["id"])[:6]:
+        preds = member_predictions(r["structure"], 0.0, [str(MODEL), str(other)])
+        errors.append([e - r["energy_eV"] / len(r["species"]) for e, _ in preds])
+        assert all(f.shape == (len(r["species"]), 3) for _, f in preds)
+        d = disagreement(r["structure"], 0.0, [str(MODEL), str(other)])
+        assert d.n_members == 2 and 0.0 < d.enthalpy_std_meV_per_atom < 150.0 and d.force_std_eV_A > 0.0
+    # each member's mean error on them (the shipped one: about 0.10 eV/atom) stays within 0.15 eV/atom
+    assert all(m < 0.15 for m in np.abs(errors).mean(axis=0)), errors
+    cfg = CampaignConfig.model_validate({"name": "c", "systems": ["H-La"], "pressures_GPa": [200],
+                                         "relax": {"model": str(MODEL), "committee": [str(other)]}})
+    assert cfg.relax.committee == [str(other)]

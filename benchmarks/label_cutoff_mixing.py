@@ -63,8 +63,9 @@ def main() -> None:
             res[wfc] = row
         ref = res[80.0]
         for wfc, r in sorted(res.items()):
-            print(f"{el:3s} {wfc:5.1f} Ry  E - E(80 Ry) {1000 * (r['energy_eV_per_atom'] - ref['energy_eV_per_atom']):7.1f} "
-                  f"meV/atom  P {r['pressure_GPa']:7.1f} GPa  ({r['wall_s']:.0f} s)")
+            de = 1000 * (r["energy_eV_per_atom"] - ref["energy_eV_per_atom"])
+            print(f"{el:3s} {wfc:5.1f} Ry  E - E(80 Ry) {de:7.1f} meV/atom  P {r['pressure_GPa']:7.1f} GPa  "
+                  f"({r['wall_s']:.0f} s)")
         bias = 1000 * abs(res[own]["energy_eV_per_atom"] - res[50.0]["energy_eV_per_atom"])
         worst = max(worst, (bias, el))
     print(f"max_mixing_bias_meV={worst[0]:.1f} element={worst[1]}")

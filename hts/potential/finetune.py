@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "fit_offsets", "grouped_split", "load_finetuned", "read_labels",
-           "stress_sign_check", "structure_data", "train", "training_labels"]
+__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "fit_offsets", "grouped_split", "load_finetuned",
+           "read_labels", "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
@@ -132,15 +132,15 @@ def stress_sign_check(model=None) -> float:
     return float(np.mean(np.diag(model.predict_structure(s)["s"])))
 
 
-def structure_data(labels: list[dict], offsets: dict[str, float], energy_free: set[str] = frozenset()):
+def structure_data(labels: list[dict], offsets: dict[str, float], no_energy: set[str] = frozenset()):
     """CHGNet's training set of ``labels``: energies per atom on the model's scale (offsets removed), forces, and
     stresses handed over in the VASP convention StructureData expects (kbar, positive under compression: it
     multiplies by -0.1 to get GPa with ASE's sign), so its targets are the labels' GPa stresses unchanged.
-    Labels whose id is in ``energy_free`` get a NaN energy, which CHGNet's loss leaves out."""
+    Labels whose id is in ``no_energy`` get a NaN energy, which CHGNet's loss leaves out."""
     from chgnet.data.dataset import StructureData
 
     return StructureData([r["structure"] for r in labels],
-                         [float("nan") if r["id"] in energy_free else shifted_energy(r, offsets) / len(r["species"])
+                         [float("nan") if r["id"] in no_energy else shifted_energy(r, offsets) / len(r["species"])
                           for r in labels],
                          [r["forces_eV_A"] for r in labels],
                          stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)

@@ -17,10 +17,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from pymatgen.core import Lattice, Structure
-
 from hts.label.configurations import LabelConfig
 from hts.label.dft import LabelSettings, scf_label
+from hts.potential.finetune import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "data" / "label_cutoff_mixing.jsonl"
@@ -32,16 +31,15 @@ def main() -> None:
     ap.add_argument("--labels", default=str(ROOT / "data" / "potential" / "labels.jsonl"))
     ap.add_argument("--nprocs", type=int, default=1)
     args = ap.parse_args()
-    labels = [json.loads(x) for x in Path(args.labels).read_text().splitlines() if x.strip()]
+    labels = read_labels(Path(args.labels))
     rows = [json.loads(x) for x in OUT.read_text().splitlines() if x.strip()] if OUT.exists() else []
     worst = (0.0, "")
     for el in args.elements:
-        cells = sorted((r for r in labels if r["status"] == "ok" and set(r["species"]) == {el}
-                        and abs(r["pressure_GPa"]) < 300), key=lambda r: (r["n_atoms"], r["id"]))
+        cells = sorted((r for r in labels if set(r["species"]) == {el} and abs(r["pressure_GPa"]) < 300),
+                       key=lambda r: (r["n_atoms"], r["id"]))
         if not cells:
             raise SystemExit(f"no element label of {el} within 300 GPa in {args.labels}")
         lab = cells[0]
-        s = Structure(Lattice(lab["lattice_A"]), lab["species"], lab["positions_A"], coords_are_cartesian=True)
         own = lab["ecutwfc_Ry"]
         res = {}
         for wfc in sorted({own, 50.0, 60.0, 80.0}):
@@ -51,8 +49,9 @@ def main() -> None:
                 continue
             settings = LabelSettings(k_spacing_invA=lab["settings"]["k_spacing_invA"], ecut_scale=wfc / own,
                                      nprocs=args.nprocs)
+            probe = LabelConfig(lab["structure"], {"cutoff_probe": lab["id"], "ecutwfc_Ry": wfc})
             with tempfile.TemporaryDirectory() as tmp:
-                doc = scf_label(LabelConfig(s, {"cutoff_probe": lab["id"], "ecutwfc_Ry": wfc}), settings, Path(tmp))
+                doc = scf_label(probe, settings, Path(tmp))
             if doc["status"] != "ok":
                 raise SystemExit(f"{el} at {wfc} Ry: {doc['failure']}")
             row = {"id": lab["id"], "element": el, "n_atoms": lab["n_atoms"], "ecutwfc_Ry": doc["ecutwfc_Ry"],

@@ -61,7 +61,7 @@ def test_shipped_committee_members_agree_with_dft_on_labels_both_trained_on():
     labels both members trained on, each lands near the DFT energy on the DFT scale (its own offsets), and their
     spread is what `relax.committee` stores."""
     from hts.config import CampaignConfig
-    from hts.potential.committee import disagreement, member_predictions
+    from hts.potential.committee import member_predictions, spread
     from hts.potential.finetune import read_labels
 
     other = ROOT / "data" / "potential" / "model-s1"
@@ -77,7 +77,7 @@ def test_shipped_committee_members_agree_with_dft_on_labels_both_trained_on():
         preds = member_predictions(r["structure"], 0.0, [str(MODEL), str(other)])
         errors.append([e - r["energy_eV"] / len(r["species"]) for e, _ in preds])
         assert all(f.shape == (len(r["species"]), 3) for _, f in preds)
-        d = disagreement(r["structure"], 0.0, [str(MODEL), str(other)])
+        d = spread(preds)
         assert d.n_members == 2 and 0.0 < d.enthalpy_std_meV_per_atom < 150.0 and d.force_std_eV_A > 0.0
     # each member's mean error on them (the shipped one: about 0.10 eV/atom) stays within 0.15 eV/atom
     assert all(m < 0.15 for m in np.abs(errors).mean(axis=0)), errors

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Disagreement", "disagreement", "member_predictions"]
+__all__ = ["Disagreement", "disagreement", "member_predictions", "spread"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,12 @@ def disagreement(structure, pressure_GPa: float, models: list[str]) -> Disagreem
     """Spread of the committee ``models`` (two or more) on ``structure`` at ``pressure_GPa``."""
     if len(models) < 2:
         raise ValueError(f"a committee needs two models or more, got {models}")
-    preds = member_predictions(structure, pressure_GPa, models)
+    return spread(member_predictions(structure, pressure_GPa, models))
+
+
+def spread(preds: list[tuple[float, np.ndarray]]) -> Disagreement:
+    """Disagreement of the members' (enthalpy eV/atom, forces eV/A) predictions (:func:`member_predictions`)."""
     h = np.array([p[0] for p in preds])
     f = np.stack([p[1] for p in preds])  # (members, atoms, 3)
     dev = np.sqrt(((f - f.mean(axis=0)) ** 2).sum(axis=2).mean(axis=0))  # per atom, RMS over members
-    return Disagreement(float(1000 * h.std()), float(dev.max()), len(models))
+    return Disagreement(float(1000 * h.std()), float(dev.max()), len(preds))

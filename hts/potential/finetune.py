@@ -169,20 +169,17 @@ def energy_free(labels: list[dict], settings: dict) -> set[str]:
 
 def _masked_energy_loss(trainer) -> None:
     """CHGNet's loss skips NaN energy targets, but a batch with none left would make the loss NaN: such a batch gets
-    the prediction itself as its target (zero loss, zero gradient)."""
+    the prediction itself as its target (zero loss, zero gradient). The Trainer's own loss is wrapped, settings kept."""
     import torch
-    from chgnet.trainer.trainer import CombinedLoss
 
-    class _Loss(CombinedLoss):
-        def forward(self, targets, prediction):
-            if bool(torch.isnan(targets["e"]).all()):
-                targets = {**targets, "e": prediction["e"].detach()}
-            return super().forward(targets, prediction)
+    forward = trainer.criterion.forward
 
-    c = trainer.criterion
-    trainer.criterion = _Loss(target_str=c.target_str, criterion="MSE", energy_loss_ratio=c.energy_loss_ratio,
-                              force_loss_ratio=c.force_loss_ratio, stress_loss_ratio=c.stress_loss_ratio,
-                              allow_missing_labels=True)
+    def masked(targets, prediction):
+        if bool(torch.isnan(targets["e"]).all()):
+            targets = {**targets, "e": prediction["e"].detach()}
+        return forward(targets, prediction)
+
+    trainer.criterion.forward = masked
 
 
 def training_labels(path: Path, settings: FinetuneSettings) -> list[dict]:
@@ -222,7 +219,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
 
     from chgnet.data.dataset import collate_graphs
 
-    train_loader = DataLoader(structure_data([labels[i] for i in tr], offsets, no_energy),
+    train_loader = DataLoader(structure_data(train_labels, offsets, no_energy),
                               batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
     val_loader = DataLoader(structure_data([labels[i] for i in va], offsets, no_energy),
                             batch_size=settings.batch_size, collate_fn=collate_graphs)

@@ -10,7 +10,9 @@ Last line: best_model=NAME median_volume_error_pct=X phonon_stable_fraction=Y
 (best = lowest median |volume error| on the structures every model relaxed; X is that median).
 
 A fine-tuned model directory (hts finetune) can be named among --models; the sample is then drawn only from
-hydrides whose elements it covers, and every model runs on that same sample.
+hydrides whose elements it covers, and every model runs on that same sample. Models joined by "+"
+(data/potential/model+data/potential/model-s1) relax and make phonons with their members' mean
+(hts.potential.committee.MeanCalculator).
 
 Usage: python benchmarks/mlip_fidelity.py [--n 40] [--max-atoms 8] [--jobs 2]
        [--models 7net-l3i5,chgnet,7net-mf-0,7net-0] [--compsc ../shared/data/compsc]
@@ -68,19 +70,31 @@ def run_model(model: str, sample, ph_min_length: float, ph_max_atoms: int, ph_me
 
     set_torch_threads(1)
     t0 = time.perf_counter()
-    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=100, keep_symmetry=True, max_wall_s=max_wall_s)
+    calc = mean_calculator(model)
+    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=100, keep_symmetry=True, max_wall_s=max_wall_s,
+                           calculator=calc)
     rows = []
     for sid, comp, p, s in sample:
         r = maker.relax(s, p)
         row = {"id": sid, "formula": comp, "pressure_GPa": p, "ok": r.structure is not None, "reason": r.reason}
         if r.structure is not None:
             row["dV_pct"] = 100.0 * (r.volume_A3 / s.volume - 1.0)
-            ph = phonon_check(r.structure, model, min_length=ph_min_length, max_atoms=ph_max_atoms, mesh=ph_mesh)
+            ph = phonon_check(r.structure, model, min_length=ph_min_length, max_atoms=ph_max_atoms, mesh=ph_mesh,
+                              calculator=calc)
             row.update(phonon=ph.classification, min_freq_THz=ph.min_frequency_THz)
         rows.append(row)
         print(f"    [{model}] {len(rows)}/{len(sample)} {comp} {p:g} GPa dV={row.get('dV_pct', float('nan')):+.1f}% "
               f"{row.get('phonon')} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     return {"model": model, "rows": rows, "wall_s": time.perf_counter() - t0}
+
+
+def mean_calculator(model: str):
+    """The members' mean for a "+"-joined model name, else None (the model loads itself)."""
+    if "+" not in model:
+        return None
+    from hts.potential.committee import MeanCalculator
+
+    return MeanCalculator(model.split("+"))
 
 
 def main():
@@ -108,7 +122,7 @@ def main():
     from hts.relax.mlip import is_finetuned
 
     covered = None  # CompSC is never training data; a fine-tuned model is tested where it claims coverage
-    for m in models:
+    for m in (member for m in models for member in m.split("+")):
         if is_finetuned(m):
             els = set(json.loads((Path(m) / "model.json").read_text())["elements"])
             covered = els if covered is None else covered & els
@@ -146,7 +160,7 @@ def hydrogen_gate(model: str, pressure_GPa: float = 150.0) -> dict:
     from hts.stability.references import element_references
 
     set_torch_threads(1)
-    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=200, keep_symmetry=True)
+    maker = MLIPRelaxMaker(model=model, fmax=0.05, max_steps=200, keep_symmetry=True, calculator=mean_calculator(model))
     phases = {}
     for g in element_references(["H"], pressure_GPa, None):
         r = maker.relax(g.structure, pressure_GPa)

@@ -38,7 +38,8 @@ def _cmd_label(args) -> int:
         print(f"volumes at pressure from the labels in {args.export} for {sorted(volumes.fits)}", file=sys.stderr)
     configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains), rattle_A=args.rattle_A,
                                    n_rattle=args.n_rattle, max_atoms=args.max_atoms, prototypes=not args.no_prototypes,
-                                   volumes=volumes, sources=tuple(args.sources)) if args.elements else []
+                                   volumes=volumes, sources=tuple(args.sources),
+                                   supercell_min_length_A=args.supercells) if args.elements else []
     settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
                              nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
     store = store_from_args(args, must_exist=bool(args.campaign))
@@ -51,7 +52,7 @@ def _cmd_label(args) -> int:
                 crit["relax.uncertain"] = True
             docs = store.find(crit)
             configs += candidate_configurations(docs, strains=(0.0,), rattle_A=args.rattle_A, n_rattle=args.n_rattle,
-                                                max_atoms=args.max_atoms)
+                                                max_atoms=args.max_atoms, supercell_min_length_A=args.supercells)
             print(f"{len(docs)} {args.candidates} candidates of campaign {args.campaign}", file=sys.stderr)
         def show(doc):
             what = f"P {doc.get('pressure_GPa', float('nan')):.1f} GPa, {doc['wall_s']:.0f} s" if doc["status"] == "ok" \
@@ -84,6 +85,9 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--rattle-A", type=float, default=0.05)
     p.add_argument("--n-rattle", type=int, default=1)
     p.add_argument("--max-atoms", type=int, default=8)
+    p.add_argument("--supercells", type=float, default=None, metavar="MIN_LENGTH_A",
+                   help="label the supercells the MLIP phonon check uses (lattice vectors >= this, at most --max-atoms) "
+                        "instead of primitive cells; cells the check would not enlarge are skipped")
     p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
     p.add_argument("--sources", nargs="+", choices=["element", "prototype", "ternary"],
                    default=["element", "prototype"],

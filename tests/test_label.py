@@ -41,6 +41,28 @@ def test_ternary_configurations_put_two_metals_on_prototype_sites():
     assert len({c.id for c in ternary}) == len(ternary)
 
 
+def test_phonon_supercells_rattle_periodic_images_independently():
+    """--supercells labels the MLIP phonon check's supercells: a rattled primitive cell moves an atom and its images
+    alike (zone-centre force constants only); in the supercell the copies move apart (zone-boundary ones too)."""
+    from hts.stability.phonons import supercell_matrix
+
+    prim = label_configurations(["Ca"], [150.0], strains=(0.0,), sources=("prototype",), max_atoms=16)
+    sc = label_configurations(["Ca"], [150.0], strains=(0.0,), sources=("prototype",), max_atoms=16,
+                              supercell_min_length_A=4.5)
+    cah6 = next(c for c in sc if c.origin["formula"] == "CaH6")
+    base = next(c for c in prim if c.origin["formula"] == "CaH6")
+    mult = cah6.origin["supercell"]
+    assert mult == supercell_matrix(base.structure, 4.5, 16) and len(cah6.structure) == 7 * int(np.prod(mult)) <= 16
+    assert cah6.structure.volume == pytest.approx(base.structure.volume * np.prod(mult), rel=1e-9)
+    assert not {c.id for c in sc} & {c.id for c in prim}  # new configurations, not relabels
+    # the two Ca copies: their positions differ by a lattice vector of the primitive cell plus independent rattles
+    ca = [site.coords for site in cah6.structure if site.specie.symbol == "Ca"]
+    f = base.structure.lattice.get_fractional_coords(ca[1] - ca[0])
+    d = np.linalg.norm(base.structure.lattice.get_cartesian_coords(f - np.round(f)))
+    assert 1e-3 < d < 0.5  # about 0.05 A x sqrt(6): rattled apart, yet the same site
+    assert all(len(c.structure) <= 16 and c.origin["supercell"] != [1, 1, 1] for c in sc)
+
+
 @pytest.mark.dft
 @pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
 def test_scf_label_units_signs_failures_and_resume(tmp_path, monkeypatch):

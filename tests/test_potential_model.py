@@ -84,3 +84,27 @@ def test_shipped_committee_members_agree_with_dft_on_labels_both_trained_on():
     cfg = CampaignConfig.model_validate({"name": "c", "systems": ["H-La"], "pressures_GPa": [200],
                                          "relax": {"model": str(MODEL), "committee": [str(other)]}})
     assert cfg.relax.committee == [str(other)]
+
+
+def test_mean_calculator_averages_the_members():
+    """benchmarks/mlip_fidelity.py relaxes with a committee's mean ("A+B"): energy, forces and stress are the members'
+    means, on a hydride label's own cell."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from hts.potential.committee import MeanCalculator
+    from hts.potential.finetune import read_labels
+    from hts.relax.mlip import get_calculator
+
+    members = [str(MODEL), str(ROOT / "data" / "potential" / "model-s1")]
+    r = next(r for r in read_labels(LABELS, "psl-us-pbe") if r["origin"].get("prototype") == "CaH6_Im-3m")
+    atoms = AseAtomsAdaptor.get_atoms(r["structure"])
+    each = []
+    for m in members:
+        a = atoms.copy()
+        a.calc = get_calculator(m)
+        each.append((a.get_potential_energy(), a.get_forces(), a.get_stress()))
+    atoms.calc = MeanCalculator(members)
+    assert atoms.get_potential_energy() == pytest.approx(np.mean([e for e, _, _ in each]), abs=1e-6)
+    assert np.allclose(atoms.get_forces(), np.mean([f for _, f, _ in each], axis=0), atol=1e-6)
+    assert np.allclose(atoms.get_stress(), np.mean([s for _, _, s in each], axis=0), atol=1e-8)
+    assert not np.allclose(each[0][1], each[1][1], atol=1e-3)  # the members differ, so the mean is not either one

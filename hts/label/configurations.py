@@ -1,8 +1,13 @@
 """Configurations to label with DFT at pressure: element and hydrogen phases, hydride prototypes of the
 chemical space, each squeezed to the volume expected at 50-300 GPa, strained and rattled.
 
+With ``supercell_min_length_A`` each cell is replaced by the supercell the MLIP phonon check would use
+(:func:`hts.stability.phonons.supercell_matrix`): a rattled primitive cell moves every periodic image of an atom
+alike, so it only probes zone-centre force constants, while a rattled supercell probes the zone-boundary modes
+where the phonon check finds the potential's spurious instabilities.
+
 Every configuration is fully determined by its origin (source, phase or prototype, pressure, volume strain,
-rattle seed), which is stored; its id is a hash of that origin, so a rerun finds what is already labelled.
+rattle seed, supercell), which is stored; its id is a hash of that origin, so a rerun finds what is already labelled.
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ def _variants(base: Structure, origin: dict, pressure: float, strains, rattle_A:
 
 def label_configurations(elements: list[str], pressures: list[float], strains=(-0.1, 0.0, 0.1), rattle_A: float = 0.05,
                          n_rattle: int = 1, max_atoms: int = 8, prototypes: bool = True,
-                         volumes=None, sources=("element", "prototype")) -> list[LabelConfig]:
+                         volumes=None, sources=("element", "prototype"),
+                         supercell_min_length_A: float | None = None) -> list[LabelConfig]:
     """Element phases (H's molecular and atomic phases included) and, with ``prototypes``, the binary hydride
     prototypes of every non-H element in ``elements``, at each pressure, per volume strain and rattle. Volumes
     at pressure are hts's a-priori estimates (the hull references' for elements, :mod:`hts.generate.volume` for
@@ -92,19 +98,34 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
             bases.append((s, {**extra, "formula": s.composition.reduced_formula,
                               "prototype": b.origin.get("prototype"), "map": b.origin.get("map"), **compound_recipe}))
         for s, origin in bases:
-            if len(s) > max_atoms:
+            cell = _supercell(s, origin, supercell_min_length_A, max_atoms) if len(s) <= max_atoms else None
+            if cell is None:
                 continue
-            for c in _variants(s, origin, p, strains, rattle_A, n_rattle):
+            for c in _variants(*cell, p, strains, rattle_A, n_rattle):
                 if c.id not in seen:
                     seen.add(c.id)
                     out.append(c)
     return out
 
 
+def _supercell(s: Structure, origin: dict, min_length: float | None, max_atoms: int) -> tuple[Structure, dict] | None:
+    """The phonon check's supercell of ``s`` (lattice vectors >= ``min_length`` A, at most ``max_atoms``) and its
+    origin; None when no such supercell is larger than ``s``. Without ``min_length``: ``s`` itself."""
+    if min_length is None:
+        return s, origin
+    from hts.stability.phonons import supercell_matrix
+
+    mult = supercell_matrix(s, min_length, max_atoms)
+    if mult == [1, 1, 1] or len(s) * int(np.prod(mult)) > max_atoms:
+        return None
+    return s * mult, {**origin, "supercell": mult}
+
+
 def candidate_configurations(docs: list[dict], strains=(0.0,), rattle_A: float = 0.05, n_rattle: int = 1,
-                             max_atoms: int = 16) -> list[LabelConfig]:
-    """Configurations from a campaign's relaxed candidates (documents with ``structure``): each relaxed cell at its
-    pressure, strained and rattled as element and prototype cells are. Cells over ``max_atoms`` are left out."""
+                             max_atoms: int = 16, supercell_min_length_A: float | None = None) -> list[LabelConfig]:
+    """Configurations from a campaign's relaxed candidates (documents with ``structure``): each relaxed cell (or its
+    phonon supercell) at its pressure, strained and rattled as element and prototype cells are. Cells over
+    ``max_atoms`` are left out."""
     out = []
     for d in docs:
         if not d.get("structure"):
@@ -115,5 +136,7 @@ def candidate_configurations(docs: list[dict], strains=(0.0,), rattle_A: float =
         o = d.get("origin") or {}
         origin = {"source": "candidate", "campaign": d["campaign"], "candidate_id": d["id"], "formula": d["formula"],
                   "prototype": o.get("prototype") or o.get("generator"), "model": (d.get("engine") or {}).get("model")}
-        out += _variants(s, origin, d["pressure_GPa"], strains, rattle_A, n_rattle)
+        cell = _supercell(s, origin, supercell_min_length_A, max_atoms)
+        if cell is not None:
+            out += _variants(*cell, d["pressure_GPa"], strains, rattle_A, n_rattle)
     return out

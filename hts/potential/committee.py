@@ -5,6 +5,7 @@ Each member evaluates the same structure at the same pressure; the spread of the
 their forces (eV/A, largest over atoms of the RMS deviation from the committee mean) says where the potential
 is unsure. Candidates above ``relax.uncertain_enthalpy_meV_per_atom`` or ``relax.uncertain_force_eV_A`` are
 marked ``relax.uncertain`` and are what ``hts label --campaign`` labels next, for the next fine-tuning round.
+:class:`MeanCalculator` relaxes with the members' mean instead (measured in ``benchmarks/mlip_fidelity.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
 
-__all__ = ["Disagreement", "disagreement", "member_predictions", "spread"]
+__all__ = ["Disagreement", "MeanCalculator", "disagreement", "member_predictions", "spread"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,28 @@ def spread(preds: list[tuple[float, np.ndarray]]) -> Disagreement:
     f = np.stack([p[1] for p in preds])  # (members, atoms, 3)
     dev = np.sqrt(((f - f.mean(axis=0)) ** 2).sum(axis=2).mean(axis=0))  # per atom, RMS over members
     return Disagreement(float(1000 * h.std()), float(dev.max()), len(preds))
+
+
+class MeanCalculator(Calculator):
+    """ASE calculator whose energy, forces and stress are the mean of the ``models``' (each loaded once per process).
+    The members' energy zeros may differ by per-element constants, which no relaxation or hull at one pressure sees."""
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+    def __init__(self, models: list[str], device: str = "cpu"):
+        from hts.relax.mlip import get_calculator
+
+        super().__init__()
+        self.members = [get_calculator(m, device) for m in models]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        e, f, s = [], [], []
+        for calc in self.members:
+            a = self.atoms.copy()
+            a.calc = calc
+            e.append(a.get_potential_energy())
+            f.append(a.get_forces())
+            s.append(a.get_stress())
+        self.results = {"energy": float(np.mean(e)), "free_energy": float(np.mean(e)),
+                        "forces": np.mean(f, axis=0), "stress": np.mean(s, axis=0)}

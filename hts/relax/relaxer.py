@@ -97,6 +97,8 @@ class MLIPRelaxMaker:
     max_wall_s: float | None = None  # per structure; beyond it the relaxation is a 'timeout' failure
     abandon_after_steps: int | None = None  # with abandon_above_eV_per_atom: early abandonment (random search)
     abandon_above_eV_per_atom: float | None = None  # enthalpy limit checked once, after abandon_after_steps
+    calculator: object | None = field(default=None, repr=False)  # an ASE calculator used instead of loading
+    # ``model`` (in this process only, e.g. hts.potential.committee.MeanCalculator)
 
     @property
     def engine_version(self) -> str:
@@ -115,7 +117,7 @@ class MLIPRelaxMaker:
         except Exception:  # noqa: S110  (degenerate lattice: the distance check below reports it)
             pass
         atoms = AseAtomsAdaptor.get_atoms(structure)
-        atoms.calc = get_calculator(self.model, self.device)
+        atoms.calc = self.calculator if self.calculator is not None else get_calculator(self.model, self.device)
         v0 = atoms.get_volume()
         dmin0 = min_distance(atoms)
         if dmin0 < self.min_distance_A:
@@ -187,9 +189,10 @@ class MLIPRelaxMaker:
             limit = abandon_above(i) if abandon_above else None
             return makers[i] if limit is None else replace(makers[i], abandon_above_eV_per_atom=limit)
 
-        if self.workers <= 1 or len(structures) <= 1:
+        if self.workers <= 1 or len(structures) <= 1 or self.calculator is not None:  # a given calculator: here
             set_torch_threads(self.torch_threads)
-            get_calculator(self.model, self.device)  # the model (and device) once, before any structure
+            if self.calculator is None:
+                get_calculator(self.model, self.device)  # the model (and device) once, before any structure
             for i, s in enumerate(structures):
                 yield i, maker(i).relax(s, pressure_GPa)
             return

@@ -19,6 +19,9 @@ def _cmd_label(args) -> int:
     if not all(math.isfinite(p) and 0 <= p <= 1000 for p in args.pressures):
         print("hts label: --pressures must be finite numbers in [0, 1000] GPa", file=sys.stderr)
         return 2
+    if args.supercells is not None and not (math.isfinite(args.supercells) and args.supercells > 0):
+        print("hts label: --supercells must be a positive length in A", file=sys.stderr)
+        return 2
     from pymatgen.core import Element
 
     if not args.elements and not args.campaign:

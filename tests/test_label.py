@@ -63,6 +63,14 @@ def test_phonon_supercells_rattle_periodic_images_independently():
     assert all(len(c.structure) <= 16 and c.origin["supercell"] != [1, 1, 1] for c in sc)
 
 
+def test_label_cli_refuses_a_bad_supercell_length(tmp_path, capsys):
+    from hts.cli import main
+
+    assert main(["label", "--store", str(tmp_path / "s"), "--elements", "Ca", "--supercells", "-1"]) == 2
+    assert "--supercells must be a positive length" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()  # refused before any store is made
+
+
 @pytest.mark.dft
 @pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
 def test_scf_label_units_signs_failures_and_resume(tmp_path, monkeypatch):

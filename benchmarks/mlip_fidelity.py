@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 warnings.filterwarnings("ignore")
+PHONON_CHECK = {"min_length": 4.5, "max_atoms": 16, "mesh": 4}  # the check's defaults here (phonon_check_dft.py too)
 
 
 def load_sample(path: Path, n: int, max_atoms: int, seed: int = 0, p_range=(50.0, 300.0), elements=None):
@@ -103,9 +104,9 @@ def main():
     ap.add_argument("--max-atoms", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--models", default="7net-l3i5,chgnet,7net-mf-0,7net-0")
-    ap.add_argument("--ph-min-length", type=float, default=4.5)
-    ap.add_argument("--ph-max-atoms", type=int, default=16)
-    ap.add_argument("--ph-mesh", type=int, default=4)
+    ap.add_argument("--ph-min-length", type=float, default=PHONON_CHECK["min_length"])
+    ap.add_argument("--ph-max-atoms", type=int, default=PHONON_CHECK["max_atoms"])
+    ap.add_argument("--ph-mesh", type=int, default=PHONON_CHECK["mesh"])
     ap.add_argument("--max-wall-s", type=float, default=40.0, help="per relaxation; beyond it: a timeout failure")
     ap.add_argument("--json", help="write per-structure results here")
     ap.add_argument("--summarize", help="only print the summary of a JSON written by --json")

@@ -58,7 +58,7 @@ def _show(ph) -> str:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from mlip_fidelity import load_sample
+    from mlip_fidelity import PHONON_CHECK, load_sample
 
     from hts.label.dft import LabelSettings
     from hts.stability.phonons import phonon_check
@@ -76,16 +76,15 @@ def main() -> None:
     done = [json.loads(x) for x in rows_path.read_text().splitlines()] if rows_path.exists() else []
     settings = LabelSettings(k_spacing_invA=args.k_spacing, nprocs=args.nprocs)
     physics = {k: v for k, v in settings.as_dict().items() if k not in ("nprocs", "npool", "timeout_s")}
-    check = {"min_length": 4.5, "max_atoms": 16, "mesh": 4}  # mlip_fidelity.py's phonon settings
     sample = {sid: (comp, p, s) for sid, comp, p, s in load_sample(Path(args.compsc), 10**6, 8)}
     for sid in args.ids:
         if any(r["id"] == sid and r["settings"] == physics for r in done):
             continue
         comp, p, s = sample[sid]
-        mlip = phonon_check(s, args.model, **check)
+        mlip = phonon_check(s, args.model, **PHONON_CHECK)
         with tempfile.TemporaryDirectory(prefix="hts_ph_") as tmp:
             calc = PwForces(settings, Path(tmp))
-            dft = phonon_check(s, "pw.x", calculator=calc, **check)
+            dft = phonon_check(s, "pw.x", calculator=calc, **PHONON_CHECK)
         row = {"id": sid, "formula": comp, "pressure_GPa": p, "supercell": dft.supercell, "settings": physics,
                "n_pw_runs": calc.n, "dft": dft.summary(), "mlip": {"model": args.model, **mlip.summary()}}
         done.append(row)

@@ -115,8 +115,8 @@ def _supercell(s: Structure, origin: dict, min_length: float | None, max_atoms: 
         return s, origin
     from hts.stability.phonons import supercell_matrix
 
-    mult = supercell_matrix(s, min_length, max_atoms)
-    if mult == [1, 1, 1] or len(s) * int(np.prod(mult)) > max_atoms:
+    mult = supercell_matrix(s, min_length, max_atoms)  # shrunk to max_atoms, down to [1, 1, 1]
+    if mult == [1, 1, 1]:
         return None
     return s * mult, {**origin, "supercell": mult}
 

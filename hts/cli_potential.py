@@ -16,7 +16,8 @@ def _cmd_finetune(args) -> int:
         print(f"hts finetune: no label file {args.labels} (hts label --export ...)", file=sys.stderr)
         return 2
     settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
-                                family=args.family, energy_loss_ratio=args.energy_weight,
+                                val_share=args.val_share, family=args.family,
+                                energy_loss_ratio=args.energy_weight,
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
                                 wall_max_pressure_GPa=args.wall_max_pressure, wall_energies=not args.wall_stress_only,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable)
@@ -50,5 +51,7 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--last-layers", action="store_true", help="train only the last convolutions and the readout")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")
+    p.add_argument("--val-share", type=float, default=d.val_share,
+                   help="share of prototype groups held out for validation; 0 trains on every label (a production member)")
     p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")
     p.set_defaults(func=_cmd_finetune)

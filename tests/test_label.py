@@ -71,6 +71,22 @@ def test_label_cli_refuses_a_bad_supercell_length(tmp_path, capsys):
     assert not (tmp_path / "s").exists()  # refused before any store is made
 
 
+def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
+    from hts.potential.finetune import _group, grouped_split
+
+    def lab(formula, proto, species):
+        return {"origin": {"source": "prototype", "formula": formula, "prototype": proto}, "species": species}
+
+    labels = [lab(f"X{i}H6", f"p{i}", ["Ca", "H"]) for i in range(8) for _ in range(3)]
+    labels += [lab("YH3", "q", ["Y", "H"])] * 2  # the only Y group: never held out, Y's offset needs it
+    train, val = grouped_split(labels, 0.25, seed=0)
+    assert sorted(train + val) == list(range(len(labels)))
+    assert len({_group(labels[i]) for i in val}) == 2  # round(0.25 x 9 groups)
+    assert not {_group(labels[i]) for i in val} & {_group(labels[i]) for i in train}
+    assert all(labels[i]["species"] != ["Y", "H"] for i in val)
+    assert grouped_split(labels, 0.0, seed=0) == (list(range(len(labels))), [])
+
+
 @pytest.mark.dft
 @pytest.mark.skipif(not HAVE_PW, reason="pw.x (quantum-espresso) not installed")
 def test_scf_label_units_signs_failures_and_resume(tmp_path, monkeypatch):

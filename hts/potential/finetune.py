@@ -81,11 +81,12 @@ def _group(label: dict) -> str:
 
 def grouped_split(labels: list[dict], val_share: float, seed: int = 0) -> tuple[list[int], list[int]]:
     """Indices (train, validation) with every prototype group wholly on one side, and every element of a
-    validation group still in some training group (its energy offset is fit on training labels only)."""
+    validation group still in some training group (its energy offset is fit on training labels only).
+    ``val_share`` 0 holds out nothing: a production member trained on every label."""
     groups = sorted({_group(r) for r in labels})
     rng = np.random.default_rng(seed)
     rng.shuffle(groups)
-    n_val = max(1, int(round(val_share * len(groups)))) if len(groups) > 1 else 0
+    n_val = max(1, int(round(val_share * len(groups)))) if len(groups) > 1 and val_share > 0 else 0
     elements = {g: set() for g in groups}
     for r in labels:
         elements[_group(r)].update(r["species"])
@@ -210,8 +211,8 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
                          f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
     model = CHGNet.load(verbose=False)
     tr, va = grouped_split(labels, settings.val_share, settings.seed)
-    if not va:
-        va = tr[-1:]
+    # CHGNet's Trainer wants a validation set; it only logs it (the weights kept are the last epoch's)
+    logged = va or tr[-1:]
     no_energy = energy_free(labels, asdict(settings))
     train_labels = [labels[i] for i in tr]
     fit_labels = [r for r in train_labels if r["id"] not in no_energy]
@@ -221,7 +222,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
 
     train_loader = DataLoader(structure_data(train_labels, offsets, no_energy),
                               batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
-    val_loader = DataLoader(structure_data([labels[i] for i in va], offsets, no_energy),
+    val_loader = DataLoader(structure_data([labels[i] for i in logged], offsets, no_energy),
                             batch_size=settings.batch_size, collate_fn=collate_graphs)
     for name, p in model.named_parameters():
         p.requires_grad = any(name.startswith(t) for t in settings.trainable)

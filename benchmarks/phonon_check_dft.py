@@ -7,7 +7,8 @@ with the MLIP and with pw.x (the label settings: psl-us-pbe, k spacing, smearing
 Rows go to a JSON-lines file (resumable: a structure already there is not computed again).
 
 Usage: python benchmarks/phonon_check_dft.py --ids 120 118 --model data/potential/model [--nprocs 2]
-Last line: dft_stable=N/M mlip_stable=K/M (of the M structures computed so far)
+       [--ph-min-length 6 --ph-max-atoms 64 --ph-mesh 8]   (a campaign's phonon settings; default: mlip_fidelity.py's)
+Last line: dft_stable=N/M mlip_stable=K/M (of the M structures computed so far with these settings)
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ def main() -> None:
     ap.add_argument("--model", default=str(ROOT / "data" / "potential" / "model"))
     ap.add_argument("--nprocs", type=int, default=2)
     ap.add_argument("--k-spacing", type=float, default=0.35)
+    ap.add_argument("--ph-min-length", type=float, default=PHONON_CHECK["min_length"], help="supercell vectors >= A")
+    ap.add_argument("--ph-max-atoms", type=int, default=PHONON_CHECK["max_atoms"])
+    ap.add_argument("--ph-mesh", type=int, default=PHONON_CHECK["mesh"])
     ap.add_argument("--rows", default=str(ROOT / "docs" / "data" / "phonon_check_dft.jsonl"))
     ap.add_argument("--compsc", default=str(ROOT.parent / "shared" / "data" / "compsc"))
     args = ap.parse_args()
@@ -76,24 +80,27 @@ def main() -> None:
     done = [json.loads(x) for x in rows_path.read_text().splitlines()] if rows_path.exists() else []
     settings = LabelSettings(k_spacing_invA=args.k_spacing, nprocs=args.nprocs)
     physics = {k: v for k, v in settings.as_dict().items() if k not in ("nprocs", "npool", "timeout_s")}
+    check = {"min_length": args.ph_min_length, "max_atoms": args.ph_max_atoms, "mesh": args.ph_mesh}
     sample = {sid: (comp, p, s) for sid, comp, p, s in load_sample(Path(args.compsc), 10**6, 8)}
     for sid in args.ids:
-        if any(r["id"] == sid and r["settings"] == physics for r in done):
+        if any(r["id"] == sid and r["settings"] == physics and r.get("check", PHONON_CHECK) == check for r in done):
             continue
         comp, p, s = sample[sid]
-        mlip = phonon_check(s, args.model, **PHONON_CHECK)
+        mlip = phonon_check(s, args.model, **check)
         with tempfile.TemporaryDirectory(prefix="hts_ph_") as tmp:
             calc = PwForces(settings, Path(tmp))
-            dft = phonon_check(s, "pw.x", calculator=calc, **PHONON_CHECK)
-        row = {"id": sid, "formula": comp, "pressure_GPa": p, "supercell": dft.supercell, "settings": physics,
+            dft = phonon_check(s, "pw.x", calculator=calc, **check)
+        row = {"id": sid, "formula": comp, "pressure_GPa": p, "supercell": dft.supercell, "check": check,
+               "settings": physics,
                "n_pw_runs": calc.n, "dft": dft.summary(), "mlip": {"model": args.model, **mlip.summary()}}
         done.append(row)
         with open(rows_path, "a") as f:
             f.write(json.dumps(row) + "\n")
         print(f"{sid} {comp} {p:g} GPa: pw.x {_show(dft)}, MLIP {_show(mlip)}; {calc.n} pw.x runs", flush=True)
     stable = ("stable", "acoustic_noise")
-    print(f"dft_stable={sum(r['dft']['classification'] in stable for r in done)}/{len(done)} "
-          f"mlip_stable={sum(r['mlip']['classification'] in stable for r in done)}/{len(done)}")
+    mine = [r for r in done if r["settings"] == physics and r.get("check", PHONON_CHECK) == check]
+    print(f"dft_stable={sum(r['dft']['classification'] in stable for r in mine)}/{len(mine)} "
+          f"mlip_stable={sum(r['mlip']['classification'] in stable for r in mine)}/{len(mine)}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
 """Fidelity of the fine-tuned prescreen potential on DFT labels it never trained on, beside the stock model.
 
 Held-out labels are those of groups (whole prototypes, never single frames: hts.potential.finetune.grouped_split)
-the fine-tuned model never trained on: its validation groups and any labelled since; or every label of
-``--held-out`` (a JSON-lines label file). To be fair to the
-stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
+the fine-tuned model never trained on: its validation groups and any labelled since; or the labels of ``--held-out``
+files (JSON lines) in such groups. ``--common-with`` drops the groups other models trained on too, so that models
+trained on different groups (a production member trained on every label, say) are compared on one test set. To be
+fair to the stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
 Labels beyond the model's ``max_pressure_GPa`` (not trained on) are not tested either, nor wall cells whose energies
 it did not train on (``hts finetune --wall-stress-only``).
 Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pressure (GPa, -trace(stress)/3).
 One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
 
     python benchmarks/potential_fidelity.py --model data/potential/model [--labels data/potential/labels.jsonl]
+        [--held-out data/potential/labels-light-*.jsonl --common-with OTHER_MODEL]
 
 Last line: ``energy_mae_meV=X force_mae=Y pressure_mae_GPa=Z stock_energy_mae_meV=W``.
 """
@@ -52,7 +54,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
     ap.add_argument("--labels", default=None, help="label file (default: the one the model was trained from)")
-    ap.add_argument("--held-out", default=None, help="a separate label file to test on instead of the validation groups")
+    ap.add_argument("--held-out", nargs="+", default=None,
+                    help="label files to test on instead of the validation groups (their groups the model trained on left out)")
+    ap.add_argument("--common-with", nargs="+", default=[], metavar="MODEL",
+                    help="also leave out the groups these fine-tuned models trained on")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--by-group", action="store_true", help="also print the fine-tuned model's errors per held-out group")
     args = ap.parse_args()
@@ -69,7 +74,9 @@ def main() -> None:
     # exactly the labels whose energies the fine-tuned model trained on
     train = [r for r in labels if r["id"] in train_ids and r["id"] not in no_energy]
     # held out: every label of a group (prototype) the model never trained on, labelled since included
-    test = read_labels(Path(args.held_out), family) if args.held_out else [r for r in labels if _group(r) not in train_groups]
+    seen = train_groups.union(*(json.loads((Path(m) / "model.json").read_text())["train_groups"] for m in args.common_with))
+    pool = [r for f in args.held_out for r in read_labels(Path(f), family)] if args.held_out else labels
+    test = [r for r in pool if _group(r) not in seen and r["id"] not in train_ids]
     test = within_pressure([r for r in test if set(r["species"]) <= set(meta["elements"])],
                            trained.get("max_pressure_GPa", float("inf")), trained.get("wall_max_pressure_GPa"))
     test = [r for r in test if r["id"] not in energy_free(test, trained)]
@@ -82,7 +89,8 @@ def main() -> None:
     pred_tuned = predict(tuned, test)
     res_tuned = errors(test, pred_tuned, meta["offsets_eV_per_atom"])
     row = {"model": args.model, "training_hash": meta["training_hash"], "settings": meta.get("settings"),
-           "n_train_labels": len(train), "n_test": len(test),
+           "n_train_labels": len(train), "n_test": len(test), "held_out_files": args.held_out,
+           "common_with": args.common_with,
            "test_groups": sorted({_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
            "wall_s": round(time.time() - t0, 1)}
     OUT.parent.mkdir(parents=True, exist_ok=True)

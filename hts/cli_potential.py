@@ -12,6 +12,9 @@ __all__ = ["add_potential_commands"]
 def _cmd_finetune(args) -> int:
     from hts.potential.finetune import LAST_LAYERS, FinetuneSettings, train
 
+    if not 0 <= args.val_share < 1:
+        print(f"hts finetune: --val-share must lie in [0, 1), got {args.val_share:g}", file=sys.stderr)
+        return 2
     if not Path(args.labels).is_file():
         print(f"hts finetune: no label file {args.labels} (hts label --export ...)", file=sys.stderr)
         return 2

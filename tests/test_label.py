@@ -63,12 +63,15 @@ def test_phonon_supercells_rattle_periodic_images_independently():
     assert all(len(c.structure) <= 16 and c.origin["supercell"] != [1, 1, 1] for c in sc)
 
 
-def test_label_cli_refuses_a_bad_supercell_length(tmp_path, capsys):
+def test_label_and_finetune_cli_refuse_bad_settings(tmp_path, capsys):
     from hts.cli import main
 
     assert main(["label", "--store", str(tmp_path / "s"), "--elements", "Ca", "--supercells", "-1"]) == 2
     assert "--supercells must be a positive length" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()  # refused before any store is made
+    assert main(["finetune", "--out", str(tmp_path / "m"), "--val-share", "1"]) == 2
+    assert "--val-share must lie in [0, 1), got 1" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():

@@ -81,9 +81,10 @@ def main() -> None:
     settings = LabelSettings(k_spacing_invA=args.k_spacing, nprocs=args.nprocs)
     physics = {k: v for k, v in settings.as_dict().items() if k not in ("nprocs", "npool", "timeout_s")}
     check = {"min_length": args.ph_min_length, "max_atoms": args.ph_max_atoms, "mesh": args.ph_mesh}
+    mine = [r for r in done if r["settings"] == physics and r.get("check", PHONON_CHECK) == check]
     sample = {sid: (comp, p, s) for sid, comp, p, s in load_sample(Path(args.compsc), 10**6, 8)}
     for sid in args.ids:
-        if any(r["id"] == sid and r["settings"] == physics and r.get("check", PHONON_CHECK) == check for r in done):
+        if any(r["id"] == sid for r in mine):
             continue
         comp, p, s = sample[sid]
         mlip = phonon_check(s, args.model, **check)
@@ -91,14 +92,13 @@ def main() -> None:
             calc = PwForces(settings, Path(tmp))
             dft = phonon_check(s, "pw.x", calculator=calc, **check)
         row = {"id": sid, "formula": comp, "pressure_GPa": p, "supercell": dft.supercell, "check": check,
-               "settings": physics,
-               "n_pw_runs": calc.n, "dft": dft.summary(), "mlip": {"model": args.model, **mlip.summary()}}
-        done.append(row)
+               "settings": physics, "n_pw_runs": calc.n, "dft": dft.summary(),
+               "mlip": {"model": args.model, **mlip.summary()}}
+        mine.append(row)
         with open(rows_path, "a") as f:
             f.write(json.dumps(row) + "\n")
         print(f"{sid} {comp} {p:g} GPa: pw.x {_show(dft)}, MLIP {_show(mlip)}; {calc.n} pw.x runs", flush=True)
     stable = ("stable", "acoustic_noise")
-    mine = [r for r in done if r["settings"] == physics and r.get("check", PHONON_CHECK) == check]
     print(f"dft_stable={sum(r['dft']['classification'] in stable for r in mine)}/{len(mine)} "
           f"mlip_stable={sum(r['mlip']['classification'] in stable for r in mine)}/{len(mine)}")
 

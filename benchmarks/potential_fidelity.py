@@ -11,7 +11,7 @@ Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pres
 One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
 
     python benchmarks/potential_fidelity.py --model data/potential/model [--labels data/potential/labels.jsonl]
-        [--held-out data/potential/labels-light-*.jsonl --common-with OTHER_MODEL]
+        [--held-out data/potential/labels-light-*.jsonl --common-with OTHER_MODEL] [--by-group] [--fit]
 
 Last line: ``energy_mae_meV=X force_mae=Y pressure_mae_GPa=Z stock_energy_mae_meV=W``.
 """
@@ -60,6 +60,8 @@ def main() -> None:
                     help="also leave out the groups these fine-tuned models trained on")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--by-group", action="store_true", help="also print the fine-tuned model's errors per held-out group")
+    ap.add_argument("--fit", action="store_true",
+                    help="also print the fine-tuned model's errors on its own training labels (underfit or poor transfer?)")
     args = ap.parse_args()
     import torch
 
@@ -92,13 +94,17 @@ def main() -> None:
            "n_train_labels": len(train), "n_test": len(test), "held_out_files": args.held_out,
            "common_with": args.common_with,
            "test_groups": sorted({_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
+           "fine_tuned_on_training_labels": errors(train, predict(tuned, train), meta["offsets_eV_per_atom"]) if args.fit else None,
            "wall_s": round(time.time() - t0, 1)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("a") as f:
         f.write(json.dumps(row) + "\n")
     print(f"{len(test)} held-out labels in {len(row['test_groups'])} groups; {len(train)} training labels")
     print(f"{'':12s} {'energy meV/atom':>16s} {'force eV/A':>11s} {'pressure GPa':>13s}")
-    for name, r in (("stock", res_stock), ("fine-tuned", res_tuned)):
+    rows = [("stock", res_stock), ("fine-tuned", res_tuned)]
+    if args.fit:
+        rows.append(("(training)", row["fine_tuned_on_training_labels"]))
+    for name, r in rows:
         print(f"{name:12s} {r['energy_mae_meV']:16.1f} {r['force_mae']:11.3f} {r['pressure_mae_GPa']:13.2f}")
     if args.by_group:
         for g in sorted({_group(r) for r in test}):

@@ -10,8 +10,19 @@ __all__ = ["add_potential_commands"]
 
 
 def _cmd_finetune(args) -> int:
-    from hts.potential.finetune import LAST_LAYERS, FinetuneSettings, train
+    from hts.potential.finetune import LAST_LAYERS, FinetuneSettings, refit_offsets, train
 
+    if args.refit_offsets:
+        if not (Path(args.out) / "model.json").is_file():
+            print(f"hts finetune: no model in {args.out} (weights.pt + model.json) to refit", file=sys.stderr)
+            return 2
+        try:
+            meta = refit_offsets(Path(args.out))
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"hts finetune: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps({"offsets_eV_per_atom": meta["offsets_eV_per_atom"], "offset_fit": meta["offset_fit"]}))
+        return 0
     if not 0 <= args.val_share < 1:
         print(f"hts finetune: --val-share must lie in [0, 1), got {args.val_share:g}", file=sys.stderr)
         return 2
@@ -57,4 +68,7 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--val-share", type=float, default=d.val_share,
                    help="share of prototype groups held out for validation; 0 trains on every label (a production member)")
     p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")
+    p.add_argument("--refit-offsets", action="store_true",
+                   help="train nothing: fit the per-element energy offsets of the model in --out again on the labels "
+                        "it trained on (per atom; the weights are untouched)")
     p.set_defaults(func=_cmd_finetune)

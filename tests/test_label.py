@@ -72,6 +72,8 @@ def test_label_and_finetune_cli_refuse_bad_settings(tmp_path, capsys):
     assert main(["finetune", "--out", str(tmp_path / "m"), "--val-share", "1"]) == 2
     assert "--val-share must lie in [0, 1), got 1" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+    assert main(["finetune", "--out", str(tmp_path / "m"), "--refit-offsets"]) == 2
+    assert "no model in" in capsys.readouterr().err
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
@@ -88,6 +90,15 @@ def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing()
     assert not {_group(labels[i]) for i in val} & {_group(labels[i]) for i in train}
     assert all(labels[i]["species"] != ["Y", "H"] for i in val)
     assert grouped_split(labels, 0.0, seed=0) == (list(range(len(labels))), [])
+
+
+def test_energy_offsets_are_fit_per_atom():
+    """A one-atom cell 1 eV off and a four-atom cell exact: per atom the offset splits the difference (0.5 eV);
+    a fit of total energies would let the big cell win (1/17 eV) and leave the small one 0.94 eV/atom off."""
+    from hts.potential.finetune import fit_offsets
+
+    labels = [{"species": ["Mg"], "energy_eV": 1.0}, {"species": ["Mg"] * 4, "energy_eV": 0.0}]
+    assert fit_offsets(labels, [0.0, 0.0])["Mg"] == pytest.approx(0.5)
 
 
 @pytest.mark.dft
@@ -212,6 +223,19 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4, family="gth-pbe"), threads=1)
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0
     assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
+    # hts finetune --refit-offsets: offsets spoiled by hand come back to the training's per-atom fit, weights untouched
+    from hts.cli import main
+
+    weights = (out / "weights.pt").read_bytes()
+    spoiled = {**meta, "offsets_eV_per_atom": {"H": 0.0, "Li": 0.0}}
+    spoiled.pop("offset_fit")
+    (out / "model.json").write_text(json.dumps(spoiled))
+    assert main(["finetune", "--out", str(out), "--refit-offsets"]) == 0
+    refit = json.loads((out / "model.json").read_text())
+    assert refit["offset_fit"] == meta["offset_fit"] == "per_atom"
+    for el, mu in meta["offsets_eV_per_atom"].items():
+        assert refit["offsets_eV_per_atom"][el] == pytest.approx(mu, abs=1e-4)
+    assert (out / "weights.pt").read_bytes() == weights
     with pytest.raises(ValueError, match="not \\['La'\\]"):
         load_finetuned(out, ["La", "H"])
     tuned, _ = load_finetuned(out, ["Li", "H"])

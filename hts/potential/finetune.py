@@ -6,8 +6,8 @@
   stresses (kbar, compression positive) and multiplies them by -0.1, so :func:`structure_data` hands it
   -10 x the label; a test checks that the training targets equal the labels.
 - **Energy zero**: pseudopotentials and CHGNet's training data (VASP PAW) differ by a constant per element.
-  :func:`fit_offsets` fits one offset per element (least squares of DFT minus model total energy over the
-  element counts); the labels are shifted by them before training, and the offsets travel with the model, so
+  :func:`fit_offsets` fits one offset per element (least squares of DFT minus model energy per atom over the
+  element shares); the labels are shifted by them before training, and the offsets travel with the model, so
   formation enthalpies (offset-invariant) are what the model learns.
 - **Split**: grouped by prototype (``origin.source`` + phase or prototype formula), never by random frame, so
   validation cells are of prototypes the model did not see.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "fit_offsets", "grouped_split", "load_finetuned",
-           "read_labels", "stress_sign_check", "structure_data", "train", "training_labels"]
+           "read_labels", "refit_offsets", "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
@@ -103,12 +104,40 @@ def grouped_split(labels: list[dict], val_share: float, seed: int = 0) -> tuple[
 
 
 def fit_offsets(labels: list[dict], model_energies_eV: list[float]) -> dict[str, float]:
-    """Per-element offsets mu (eV/atom) minimising sum (E_dft - E_model - sum_el n_el mu_el)^2."""
+    """Per-element offsets mu (eV/atom) minimising sum ((E_dft - E_model - sum_el n_el mu_el) / n)^2.
+
+    Per atom, as the training loss and the benchmarks measure energies: a fit of total energies lets the many-atom
+    cells pull the offsets and leaves the one-atom element cells hundreds of meV/atom off (session 24)."""
     elements = sorted({s for r in labels for s in r["species"]})
     a = np.array([[r["species"].count(e) for e in elements] for r in labels], dtype=float)
     b = np.array([r["energy_eV"] - em for r, em in zip(labels, model_energies_eV)])
-    mu, *_ = np.linalg.lstsq(a, b, rcond=None)
+    n = a.sum(axis=1)
+    mu, *_ = np.linalg.lstsq(a / n[:, None], b / n, rcond=None)
     return {e: float(m) for e, m in zip(elements, mu)}
+
+
+OFFSET_FIT = "per_atom"  # recorded in model.json; models without the key had their offsets fit on total energies
+
+
+def refit_offsets(model_dir: Path) -> dict:
+    """Fit a saved model's per-element offsets again on the labels it trained on (:func:`fit_offsets`); the weights
+    are untouched. Rewrites and returns its model.json."""
+    model_dir = Path(model_dir)
+    model, meta = load_finetuned(model_dir)
+    settings = meta.get("settings") or {}
+    train_ids = set(meta["train_ids"])
+    labels = [r for r in read_labels(Path(meta["labels_file"]), settings.get("family")) if r["id"] in train_ids]
+    if len(labels) != len(train_ids):
+        raise ValueError(f"{meta['labels_file']} holds {len(labels)} of the {len(train_ids)} labels {model_dir} "
+                         "trained on")
+    no_energy = energy_free(labels, settings)
+    fit = [r for r in labels if r["id"] not in no_energy]
+    meta["offsets_eV_per_atom"] = fit_offsets(fit, total_energies(model, fit))
+    meta["offset_fit"] = OFFSET_FIT
+    tmp = model_dir / f".model.json.{os.getpid()}.tmp"  # a killed refit leaves the old model.json whole
+    tmp.write_text(json.dumps(meta, indent=1))
+    os.replace(tmp, model_dir / "model.json")
+    return meta
 
 
 def total_energies(model, labels: list[dict]) -> list[float]:
@@ -249,6 +278,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     torch.save(best.state_dict(), out_dir / "weights.pt")
     meta = {"base": "chgnet 0.3.0", "training_hash": training_hash(labels), "n_labels": len(labels),
             "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets), "offsets_eV_per_atom": offsets,
+            "offset_fit": OFFSET_FIT,
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
             "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "labels_file": str(labels_path),
             "val_groups": sorted({_group(labels[i]) for i in va}),

@@ -82,7 +82,8 @@ def run_model(model: str, sample, ph_min_length: float, ph_max_atoms: int, ph_me
             row["dV_pct"] = 100.0 * (r.volume_A3 / s.volume - 1.0)
             ph = phonon_check(r.structure, model, min_length=ph_min_length, max_atoms=ph_max_atoms, mesh=ph_mesh,
                               calculator=calc)
-            row.update(phonon=ph.classification, min_freq_THz=ph.min_frequency_THz)
+            row.update(phonon=ph.classification, min_freq_THz=ph.min_frequency_THz,
+                       min_commensurate_freq_THz=ph.min_commensurate_frequency_THz)
         rows.append(row)
         print(f"    [{model}] {len(rows)}/{len(sample)} {comp} {p:g} GPa dV={row.get('dV_pct', float('nan')):+.1f}% "
               f"{row.get('phonon')} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)

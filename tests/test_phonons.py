@@ -14,6 +14,8 @@ def test_fcc_cu_is_stable_with_physical_max_frequency():
     assert r.classification == "stable"
     assert r.min_frequency_THz > -0.5
     assert r.max_frequency_THz == pytest.approx(7.2, rel=0.15)  # Cu: ~7.2 THz (neutron data)
+    # the supercell's own q points include Gamma, whose acoustic modes are zero: the lowest is 0, not imaginary
+    assert abs(r.min_commensurate_frequency_THz) < 0.05
 
 
 def test_strongly_compressed_bcc_cu_reported_unstable_or_classified():
@@ -23,6 +25,8 @@ def test_strongly_compressed_bcc_cu_reported_unstable_or_classified():
     assert r.classification == "unstable"
     assert r.min_frequency_THz < -0.5 and r.min_q is not None
     assert "imaginary mode" in r.reason
+    # a real instability (the Bain path's soft shear) shows at the supercell's own q points too, not only in between
+    assert r.min_commensurate_frequency_THz < -0.5
 
 
 def test_supercell_matrix_respects_atom_budget():

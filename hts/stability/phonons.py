@@ -7,6 +7,11 @@ negative numbers, THz):
 - ``acoustic_noise``: the only modes below -imaginary_tol are the three acoustic
   branches at q within one mesh step of Gamma, and above -gamma_acoustic_tol
 - ``unstable``: anything else
+
+``min_commensurate_frequency_THz`` is the lowest frequency at the supercell's own q points, where the supercell's
+force constants give the dynamical matrix exactly; elsewhere it is Fourier-interpolated, and a supercell too small
+for the force constants' range can put imaginary modes there that are not the structure's (pw.x forces on Im-3m
+CaH6, docs/potential.md, session 24). Recorded beside the classification, which it does not change.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class PhononResult:
     mesh: list[int]
     reason: str | None = None
     h_mean_frequency_THz: float | None = None  # mean of real modes weighted by their H share (None without H)
+    min_commensurate_frequency_THz: float | None = None  # lowest at the supercell's own q points (no interpolation)
     cpu_s: float = 0.0
     wall_s: float = 0.0
     # arrays for the additional store
@@ -84,6 +90,15 @@ def _weighted_mean_frequency(freqs: np.ndarray, q_weights: np.ndarray, mode_weig
     return float((w * freqs).sum() / w.sum()) if w.sum() > 1e-9 else None
 
 
+def _min_commensurate_frequency(ph) -> float:
+    """Lowest frequency (THz) at the q points of the primitive cell that the supercell contains."""
+    from phonopy.harmonic.dynmat_to_fc import get_commensurate_points
+
+    smat = np.rint(np.linalg.inv(ph.primitive.primitive_matrix)).astype("int64")  # supercell in primitive vectors
+    ph.run_qpoints(get_commensurate_points(smat))
+    return float(np.asarray(ph.get_qpoints_dict()["frequencies"]).min())
+
+
 def phonon_check(
     structure: Structure,
     model: str,
@@ -125,6 +140,7 @@ def phonon_check(
         h_w = mode_species_weight(np.asarray(m["eigenvectors"]), [x == "H" for x in ph.primitive.symbols])
         ph.run_total_dos()
         dos = ph.get_total_dos_dict()
+        fmin_comm = _min_commensurate_frequency(ph)
     except Exception as exc:
         return PhononResult("failed", None, None, None, sc, 0, mesh_l, reason=f"phonon calculation failed: {type(exc).__name__}: {exc}",
                             cpu_s=time.process_time() - c0, wall_s=time.time() - t0)
@@ -144,7 +160,7 @@ def phonon_check(
         cls, fmin, qmin, float(freqs.max()), sc, len(ph.supercells_with_displacements), mesh_l,
         reason=None if cls != "unstable" else f"imaginary mode {fmin:.2f} THz at q={np.round(qmin, 3).tolist()}",
         cpu_s=time.process_time() - c0, wall_s=time.time() - t0,
-        h_mean_frequency_THz=_weighted_mean_frequency(freqs, qw, h_w),
+        h_mean_frequency_THz=_weighted_mean_frequency(freqs, qw, h_w), min_commensurate_frequency_THz=fmin_comm,
         frequencies_THz=freqs.tolist(), qpoints=qpts.tolist(), h_weights=h_w.round(4).tolist(),
         dos_frequencies_THz=np.asarray(dos["frequency_points"]).tolist(), dos=np.asarray(dos["total_dos"]).tolist(),
     )

@@ -96,6 +96,7 @@ class PhononBlock(_Block):
     mesh: list[int] = Field(default_factory=list)
     reason: str | None = None
     h_mean_frequency_THz: float | None = None
+    min_commensurate_frequency_THz: float | None = None  # at the supercell's own q points: not interpolated
     cpu_s: float = 0.0
     wall_s: float = 0.0
     engine: str | None = None  # "qe" for phonons imported from DFT; default: the relax model

@@ -49,7 +49,8 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
 def main() -> None:
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import _group, energy_free, fit_offsets, load_finetuned, read_labels, within_pressure
+    from hts.potential.finetune import (_group, energy_free, energy_trained, fit_offsets, load_finetuned, read_labels,
+                                       within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
@@ -70,11 +71,9 @@ def main() -> None:
     tuned, meta = load_finetuned(Path(args.model))
     family = (meta.get("settings") or {}).get("family")
     labels = read_labels(Path(args.labels or meta["labels_file"]), family)
-    train_ids, train_groups = set(meta["train_ids"]), set(meta["train_groups"])
+    train_groups = set(meta["train_groups"])
     trained = meta.get("settings") or {}  # the pressure range it was trained within
-    no_energy = energy_free(labels, trained)
-    # exactly the labels whose energies the fine-tuned model trained on
-    train = [r for r in labels if r["id"] in train_ids and r["id"] not in no_energy]
+    train = energy_trained(labels, meta)  # exactly the labels whose energies the fine-tuned model trained on
     # held out: every label of a group (prototype) the model never trained on, labelled since included
     seen = train_groups.union(*(json.loads((Path(m) / "model.json").read_text())["train_groups"] for m in args.common_with))
     pool = [r for f in args.held_out for r in read_labels(Path(f), family)] if args.held_out else labels

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "fit_offsets", "grouped_split", "load_finetuned",
+__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "energy_trained", "fit_offsets", "grouped_split", "load_finetuned",
            "read_labels", "refit_offsets", "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
@@ -124,14 +124,13 @@ def refit_offsets(model_dir: Path) -> dict:
     are untouched. Rewrites and returns its model.json."""
     model_dir = Path(model_dir)
     model, meta = load_finetuned(model_dir)
-    settings = meta.get("settings") or {}
     train_ids = set(meta["train_ids"])
-    labels = [r for r in read_labels(Path(meta["labels_file"]), settings.get("family")) if r["id"] in train_ids]
+    labels = [r for r in read_labels(Path(meta["labels_file"]), (meta.get("settings") or {}).get("family"))
+              if r["id"] in train_ids]
     if len(labels) != len(train_ids):
         raise ValueError(f"{meta['labels_file']} holds {len(labels)} of the {len(train_ids)} labels {model_dir} "
                          "trained on")
-    no_energy = energy_free(labels, settings)
-    fit = [r for r in labels if r["id"] not in no_energy]
+    fit = energy_trained(labels, meta)
     meta["offsets_eV_per_atom"] = fit_offsets(fit, total_energies(model, fit))
     meta["offset_fit"] = OFFSET_FIT
     tmp = model_dir / f".model.json.{os.getpid()}.tmp"  # a killed refit leaves the old model.json whole
@@ -195,6 +194,13 @@ def energy_free(labels: list[dict], settings: dict) -> set[str]:
     if settings.get("wall_energies", True):
         return set()
     return {r["id"] for r in labels if _is_wall(r) and abs(r["pressure_GPa"]) > settings["max_pressure_GPa"]}
+
+
+def energy_trained(labels: list[dict], meta: dict) -> list[dict]:
+    """The labels among ``labels`` whose energies the saved model of ``meta`` (its model.json) trained on."""
+    train_ids = set(meta["train_ids"])
+    no_energy = energy_free(labels, meta.get("settings") or {})
+    return [r for r in labels if r["id"] in train_ids and r["id"] not in no_energy]
 
 
 def _masked_energy_loss(trainer) -> None:

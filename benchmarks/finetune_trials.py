@@ -4,7 +4,9 @@ poor transfer (large held-out error) are told apart. One JSON line per trial is 
 docs/data/finetune_trials.jsonl.
 
     python benchmarks/finetune_trials.py NAME [--labels F] [--epochs 8] [--batch 8] [--lr 1e-3]
-           [--energy-weight 1] [--stress-weight 0.1] [--last-layers] [--threads 1]
+           [--energy-weight 1] [--force-weight 1] [--stress-weight 0.1] [--last-layers] [--val-share 0.2]
+           [--max-pressure 1000] [--seed 0] [--keep DIR] [--threads 1]
+    python benchmarks/finetune_trials.py NAME --model DIR   # the errors of a model this script kept (no training)
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def maes(model, labels: list[dict], offsets: dict[str, float]) -> dict:
 
 
 def main() -> None:
-    from hts.potential.finetune import LAST_LAYERS, FinetuneSettings, _group, load_finetuned, read_labels, train
+    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, _group, load_finetuned, read_labels, train,
+                                        within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
@@ -45,24 +48,50 @@ def main() -> None:
     ap.add_argument("--stress-weight", type=float, default=0.1)
     ap.add_argument("--last-layers", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--force-weight", type=float, default=1.0)
+    ap.add_argument("--val-share", type=float, default=FinetuneSettings.val_share)
+    ap.add_argument("--max-pressure", type=float, default=FinetuneSettings.max_pressure_GPa)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--elements", nargs="+", default=None,
+                    help="train on the labels whose elements are all among these (a subset file beside the model)")
+    ap.add_argument("--keep", default=None, help="keep the trained model in this directory")
+    ap.add_argument("--model", default=None, help="measure a model kept by an earlier trial instead of training one")
     a = ap.parse_args()
-    settings = FinetuneSettings(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch,
-                                energy_loss_ratio=a.energy_weight, stress_loss_ratio=a.stress_weight,
-                                trainable=LAST_LAYERS if a.last_layers else FinetuneSettings.trainable)
-    with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.time()
-        train(Path(a.labels), Path(tmp), settings, threads=a.threads)
-        wall = time.time() - t0
-        model, meta = load_finetuned(Path(tmp))
-    labels = read_labels(Path(a.labels), settings.family)
+    if a.model:
+        model, meta = load_finetuned(Path(a.model))
+        wall = meta["train_wall_s"]
+    else:
+        settings = FinetuneSettings(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch,
+                                    energy_loss_ratio=a.energy_weight, force_loss_ratio=a.force_weight,
+                                    stress_loss_ratio=a.stress_weight, val_share=a.val_share,
+                                    max_pressure_GPa=a.max_pressure, seed=a.seed,
+                                    trainable=LAST_LAYERS if a.last_layers else FinetuneSettings.trainable)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(a.keep or tmp)
+            labels_file = Path(a.labels)
+            if a.elements:
+                out.mkdir(parents=True, exist_ok=True)
+                labels_file = out / "labels.jsonl"
+                labels_file.write_text("".join(x + "\n" for x in Path(a.labels).read_text().splitlines()
+                                               if x.strip() and set(json.loads(x)["elements"]) <= set(a.elements)))
+            t0 = time.time()
+            train(labels_file, out, settings, threads=a.threads)
+            wall = time.time() - t0
+            model, meta = load_finetuned(out)
+    s = meta["settings"]
+    labels = within_pressure(read_labels(Path(meta["labels_file"]), s["family"]), s["max_pressure_GPa"],
+                             s.get("wall_max_pressure_GPa"))
     trained, groups = set(meta["train_ids"]), set(meta["train_groups"])
     off = meta["offsets_eV_per_atom"]
-    row = {"name": a.name, "labels": len(labels), "training_hash": meta["training_hash"],
-           "trainable": "last layers" if a.last_layers else "all", "epochs": a.epochs, "batch": a.batch, "lr": a.lr,
-           "energy_weight": a.energy_weight, "stress_weight": a.stress_weight, "threads": a.threads,
-           "train_wall_s": round(wall),
+    held = [r for r in labels if _group(r) not in groups]
+    row = {"name": a.name, "labels": len(labels), "labels_file": meta["labels_file"],
+           "training_hash": meta["training_hash"], "trainable": "all" if s["trainable"] == [""] else "last layers",
+           "epochs": s["epochs"], "batch": s["batch_size"], "lr": s["learning_rate"],
+           "energy_weight": s["energy_loss_ratio"], "force_weight": s.get("force_loss_ratio", 1.0),
+           "stress_weight": s["stress_loss_ratio"], "max_pressure_GPa": s["max_pressure_GPa"], "seed": s["seed"],
+           "threads": a.threads, "train_wall_s": round(wall),
            "train": maes(model, [r for r in labels if r["id"] in trained], off),
-           "held_out": maes(model, [r for r in labels if _group(r) not in groups], off)}
+           "held_out": maes(model, held, off) if held else None}
     with OUT.open("a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row))

@@ -19,10 +19,10 @@ from pathlib import Path
 from hts.label.configurations import LabelConfig
 from hts.label.dft import LabelSettings, scf_label
 from hts.potential.finetune import read_labels
+from hts.units import EV_PER_A3_TO_GPA
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "data" / "label_stress_consistency.jsonl"
-EV_PER_A3_IN_GPA = 160.21766
 
 
 def _strained(structure, volume_factor: float):
@@ -50,7 +50,7 @@ def consistency_row(label: dict, delta: float, ecut_scale: float, nprocs: int) -
             raise SystemExit(f"{label['id']}: k mesh {doc['k_mesh']} at {1 + sign * delta:.3f} V, label {label['k_mesh']}")
         runs[sign] = (s.volume, doc)
     (vm, dm), (vp, dp) = runs[-1], runs[1]
-    p_energy = -(dp["energy_eV"] - dm["energy_eV"]) / (vp - vm) * EV_PER_A3_IN_GPA
+    p_energy = -(dp["energy_eV"] - dm["energy_eV"]) / (vp - vm) * EV_PER_A3_TO_GPA
     p_stress = 0.5 * (dp["pressure_GPa"] + dm["pressure_GPa"])
     o = label["origin"]
     return {"id": label["id"], "formula": label["formula"], "group": o.get("phase") or o.get("prototype"),

@@ -35,8 +35,8 @@ def maes(model, labels: list[dict], offsets: dict[str, float]) -> dict:
 
 
 def main() -> None:
-    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, _group, load_finetuned, read_labels, train,
-                                        within_pressure)
+    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, _group, energy_trained, load_finetuned,
+                                        read_labels, train, within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
@@ -81,7 +81,7 @@ def main() -> None:
     s = meta["settings"]
     labels = within_pressure(read_labels(Path(meta["labels_file"]), s["family"]), s["max_pressure_GPa"],
                              s.get("wall_max_pressure_GPa"))
-    trained, groups = set(meta["train_ids"]), set(meta["train_groups"])
+    groups = set(meta["train_groups"])
     off = meta["offsets_eV_per_atom"]
     held = [r for r in labels if _group(r) not in groups]
     row = {"name": a.name, "labels": len(labels), "labels_file": meta["labels_file"],
@@ -90,7 +90,7 @@ def main() -> None:
            "energy_weight": s["energy_loss_ratio"], "force_weight": s.get("force_loss_ratio", 1.0),
            "stress_weight": s["stress_loss_ratio"], "max_pressure_GPa": s["max_pressure_GPa"], "seed": s["seed"],
            "threads": a.threads, "train_wall_s": round(wall),
-           "train": maes(model, [r for r in labels if r["id"] in trained], off),
+           "train": maes(model, energy_trained(labels, meta), off),
            "held_out": maes(model, held, off) if held else None}
     with OUT.open("a") as f:
         f.write(json.dumps(row) + "\n")

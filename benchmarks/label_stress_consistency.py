@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from hts.label.configurations import LabelConfig
@@ -33,10 +34,7 @@ def _strained(structure, volume_factor: float):
 
 def consistency_row(label: dict, delta: float, ecut_scale: float, nprocs: int) -> dict:
     """Two pw.x runs of the label's cell at (1 -+ delta) V; the row (raises SystemExit on a failed run)."""
-    st = label["settings"]
-    settings = LabelSettings(family=st["family"], k_spacing_invA=st["k_spacing_invA"], min_k=st.get("min_k", 2),
-                             ecut_scale=ecut_scale, smearing=st["smearing"], degauss_Ry=st["degauss_Ry"],
-                             nprocs=nprocs)
+    settings = replace(LabelSettings(**label["settings"]), ecut_scale=ecut_scale, nprocs=nprocs, npool=1)
     runs = {}
     for sign in (-1, 1):
         s = _strained(label["structure"], 1 + sign * delta)

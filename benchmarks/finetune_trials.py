@@ -5,7 +5,7 @@ docs/data/finetune_trials.jsonl.
 
     python benchmarks/finetune_trials.py NAME [--labels F] [--epochs 8] [--batch 8] [--lr 1e-3]
            [--energy-weight 1] [--force-weight 1] [--stress-weight 0.1] [--last-layers] [--val-share 0.2]
-           [--max-pressure 1000] [--seed 0] [--keep DIR] [--threads 1]
+           [--max-pressure 1000] [--seed 0] [--keep DIR] [--threads 1] [--start-from DIR]
     python benchmarks/finetune_trials.py NAME --model DIR   # the errors of a model this script kept (no training)
 """
 
@@ -56,6 +56,7 @@ def main() -> None:
                     help="train on the labels whose elements are all among these (a subset file beside the model)")
     ap.add_argument("--keep", default=None, help="keep the trained model in this directory")
     ap.add_argument("--model", default=None, help="measure a model kept by an earlier trial instead of training one")
+    ap.add_argument("--start-from", default=None, help="continue training from this saved model's weights")
     a = ap.parse_args()
     if a.model:
         model, meta = load_finetuned(Path(a.model))
@@ -64,7 +65,7 @@ def main() -> None:
         settings = FinetuneSettings(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch,
                                     energy_loss_ratio=a.energy_weight, force_loss_ratio=a.force_weight,
                                     stress_loss_ratio=a.stress_weight, val_share=a.val_share,
-                                    max_pressure_GPa=a.max_pressure, seed=a.seed,
+                                    max_pressure_GPa=a.max_pressure, seed=a.seed, start_from=a.start_from,
                                     trainable=LAST_LAYERS if a.last_layers else FinetuneSettings.trainable)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(a.keep or tmp)
@@ -89,7 +90,7 @@ def main() -> None:
            "epochs": s["epochs"], "batch": s["batch_size"], "lr": s["learning_rate"],
            "energy_weight": s["energy_loss_ratio"], "force_weight": s.get("force_loss_ratio", 1.0),
            "stress_weight": s["stress_loss_ratio"], "max_pressure_GPa": s["max_pressure_GPa"], "seed": s["seed"],
-           "threads": a.threads, "train_wall_s": round(wall),
+           "threads": a.threads, "train_wall_s": round(wall), "start_from": s.get("start_from"),
            "train": maes(model, energy_trained(labels, meta), off),
            "held_out": maes(model, held, off) if held else None}
     with OUT.open("a") as f:

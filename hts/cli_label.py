@@ -22,6 +22,13 @@ def _cmd_label(args) -> int:
     if args.supercells is not None and not (math.isfinite(args.supercells) and args.supercells > 0):
         print("hts label: --supercells must be a positive length in A", file=sys.stderr)
         return 2
+    if args.soft_modes and not all(math.isfinite(a) and 0 < a <= 0.5 for a in args.amplitudes):
+        print("hts label: --amplitudes must lie in (0, 0.5] A", file=sys.stderr)
+        return 2
+    if args.soft_modes and args.campaign:
+        print("hts label: --soft-modes labels element and prototype cells; give --elements, not --campaign",
+              file=sys.stderr)
+        return 2
     from pymatgen.core import Element
 
     if not args.elements and not args.campaign:
@@ -33,16 +40,31 @@ def _cmd_label(args) -> int:
         print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
         return 2
     volumes = None
-    if args.volumes == "calibrated" and args.export and Path(args.export).is_file():
+    source = args.volume_labels or args.export
+    if args.volume_labels and not Path(args.volume_labels).is_file():
+        print(f"hts label: no label file {args.volume_labels} (--volume-labels)", file=sys.stderr)
+        return 2
+    if args.volumes == "calibrated" and source and Path(source).is_file():
         from hts.label.run import read_rows
         from hts.label.volumes import CalibratedVolumes
 
-        volumes = CalibratedVolumes.from_labels(read_rows(Path(args.export)))
-        print(f"volumes at pressure from the labels in {args.export} for {sorted(volumes.fits)}", file=sys.stderr)
-    configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains), rattle_A=args.rattle_A,
-                                   n_rattle=args.n_rattle, max_atoms=args.max_atoms, prototypes=not args.no_prototypes,
-                                   volumes=volumes, sources=tuple(args.sources),
-                                   supercell_min_length_A=args.supercells) if args.elements else []
+        volumes = CalibratedVolumes.from_labels(read_rows(Path(source)))
+        print(f"volumes at pressure from the labels in {source} for {sorted(volumes.fits)}", file=sys.stderr)
+    if args.soft_modes:  # frozen phonons of the unstrained, unrattled cells instead of strained and rattled ones
+        from hts.label.soft_modes import soft_mode_label_configurations
+
+        bases = label_configurations(args.elements, args.pressures, strains=(0.0,), rattle_A=0.0,
+                                     max_atoms=args.max_atoms, prototypes=not args.no_prototypes, volumes=volumes,
+                                     sources=tuple(args.sources)) if args.elements else []
+        configs = soft_mode_label_configurations(bases, args.soft_modes, args.supercells or 4.5, args.max_atoms,
+                                                 tuple(args.amplitudes))
+        print(f"{len(configs)} frozen-phonon configurations along the soft modes of {args.soft_modes} in "
+              f"{len(bases)} cells", file=sys.stderr)
+    else:
+        configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains),
+                                       rattle_A=args.rattle_A, n_rattle=args.n_rattle, max_atoms=args.max_atoms,
+                                       prototypes=not args.no_prototypes, volumes=volumes, sources=tuple(args.sources),
+                                       supercell_min_length_A=args.supercells) if args.elements else []
     settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
                              nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
     store = store_from_args(args, must_exist=bool(args.campaign))
@@ -91,6 +113,11 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--supercells", type=float, default=None, metavar="MIN_LENGTH_A",
                    help="label the supercells the MLIP phonon check uses (lattice vectors >= this, at most --max-atoms) "
                         "instead of primitive cells; cells the check would not enlarge are skipped")
+    p.add_argument("--soft-modes", default=None, metavar="MODEL",
+                   help="label frozen phonons instead: the cells displaced along MODEL's imaginary modes at the q points "
+                        "of the phonon supercell (--supercells, default 4.5 A; --max-atoms)")
+    p.add_argument("--amplitudes", nargs="+", type=float, default=[0.05, 0.1, 0.2],
+                   help="A, largest atomic displacement of each frozen phonon (--soft-modes)")
     p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
     p.add_argument("--sources", nargs="+", choices=["element", "prototype", "ternary"],
                    default=["element", "prototype"],
@@ -98,6 +125,8 @@ def add_label_command(sub, add_store_args) -> None:
                         "metal sites); default: element prototype")
     p.add_argument("--volumes", choices=["calibrated", "estimate"], default="calibrated",
                    help="volume at pressure: fitted to the labels already in --export (default), or a-priori")
+    p.add_argument("--volume-labels", default=None, metavar="FILE",
+                   help="with --volumes calibrated: the label file to fit volumes to (default: --export)")
     p.add_argument("--family", default="psl-us-pbe")
     p.add_argument("--k-spacing", type=float, default=0.30, help="1/A, 2 pi included")
     p.add_argument("--ecut-scale", type=float, default=1.0)

@@ -63,17 +63,70 @@ def test_phonon_supercells_rattle_periodic_images_independently():
     assert all(len(c.structure) <= 16 and c.origin["supercell"] != [1, 1, 1] for c in sc)
 
 
+def test_soft_mode_configurations_follow_a_spring_chains_imaginary_mode():
+    """H atoms of a conventional bcc cell, each joined to its neighbour one lattice vector along x by a spring of
+    negative stiffness kappa (x displacements only): omega^2 = (2 kappa / m)(1 - cos 2 pi q), so Gamma is the
+    acoustic zero and q = (1/2, 0, 0) is imaginary, sqrt(4 |kappa| / m_H) by hand. The frozen-phonon cells move
+    neighbours along x oppositely, the largest displacement equal to each amplitude. (The cell is not primitive:
+    q must stay in its own basis, not in that of the primitive cell phonopy would reduce it to.)"""
+    from ase.calculators.calculator import Calculator, all_changes
+    from phonopy import Phonopy
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.phonopy import get_phonopy_structure
+
+    from hts.label.soft_modes import soft_mode_configurations
+
+    s = Structure(Lattice.cubic(3.0), ["H", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    sc, kappa = [2, 1, 1], -2.0  # eV/A^2
+    ref = Phonopy(get_phonopy_structure(s), supercell_matrix=np.diag(sc)).supercell
+    ref_f = np.asarray(ref.scaled_positions)
+    nxt = [int(np.argmin(np.abs(((ref_f - (f + [0.5, 0, 0])) + 0.5) % 1 - 0.5).sum(axis=1))) for f in ref_f]
+
+    class XChain(Calculator):
+        implemented_properties = ["energy", "forces"]
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+            super().calculate(atoms, properties, system_changes)
+            d = self.atoms.get_scaled_positions(wrap=False) - ref_f
+            ux = ((d - np.round(d)) @ self.atoms.cell.array)[:, 0]
+            stretch = ux[nxt] - ux  # bond i -> its +x neighbour
+            f = np.zeros((len(ux), 3))
+            f[:, 0] = kappa * stretch
+            np.add.at(f[:, 0], nxt, -kappa * stretch)
+            self.results = {"energy": 0.5 * kappa * float((stretch**2).sum()), "forces": f}
+
+    cfgs = soft_mode_configurations(s, {"formula": "H", "prototype": "toy"}, XChain(), sc, amplitudes_A=(0.05, 0.1),
+                                    model="x-chain")
+    assert len(cfgs) == 2 and len({c.id for c in cfgs}) == 2  # X alone (Gamma is acoustic) x two amplitudes
+    nu = -15.633302 * np.sqrt(4 * abs(kappa) / 1.00794)  # THz: phonopy's factor for eV/A^2/amu
+    for c in cfgs:
+        assert c.origin["source"] == "soft_mode" and c.origin["model"] == "x-chain" and c.origin["q"] == [0.5, 0, 0]
+        assert c.origin["model_frequency_THz"] == pytest.approx(nu, abs=0.1)
+        d = c.structure.cart_coords - np.asarray(ref.positions)
+        assert np.abs(d[:, 1:]).max() < 1e-9  # along x only
+        assert np.abs(d[:, 0]).max() == pytest.approx(c.origin["amplitude_A"], rel=1e-9)
+        assert np.allclose(d[nxt, 0], -d[:, 0], atol=1e-9)  # neighbours move oppositely
+
+
 def test_label_and_finetune_cli_refuse_bad_settings(tmp_path, capsys):
     from hts.cli import main
 
     assert main(["label", "--store", str(tmp_path / "s"), "--elements", "Ca", "--supercells", "-1"]) == 2
     assert "--supercells must be a positive length" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()  # refused before any store is made
+    assert main(["label", "--store", str(tmp_path / "s"), "--elements", "Ca", "--soft-modes", "chgnet",
+                 "--amplitudes", "0.1", "0"]) == 2
+    assert "--amplitudes must lie in (0, 0.5] A" in capsys.readouterr().err
+    assert main(["label", "--store", str(tmp_path / "s"), "--elements", "Ca", "--volume-labels",
+                 str(tmp_path / "none.jsonl")]) == 2
+    assert "no label file" in capsys.readouterr().err and not (tmp_path / "s").exists()
     assert main(["finetune", "--out", str(tmp_path / "m"), "--val-share", "1"]) == 2
     assert "--val-share must lie in [0, 1), got 1" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
     assert main(["finetune", "--out", str(tmp_path / "m"), "--refit-offsets"]) == 2
     assert "no model in" in capsys.readouterr().err
+    assert main(["finetune", "--out", str(tmp_path / "m"), "--start-from", str(tmp_path / "none")]) == 2
+    assert "--start-from" in capsys.readouterr().err and not (tmp_path / "m").exists()
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
@@ -236,6 +289,18 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     for el, mu in meta["offsets_eV_per_atom"].items():
         assert refit["offsets_eV_per_atom"][el] == pytest.approx(mu, abs=1e-4)
     assert (out / "weights.pt").read_bytes() == weights
+    # a second stage continues from the saved weights: at a vanishing learning rate they stay where stage one left them
+    stage2 = tmp_path / "model-stage2"
+    meta_s2 = train(export, stage2, FinetuneSettings(epochs=1, batch_size=4, family="gth-pbe", learning_rate=1e-12,
+                                                     seed=5, start_from=str(out)), threads=1)
+    assert meta_s2["val_groups"] == meta["val_groups"] and meta_s2["train_ids"] == meta["train_ids"]  # stage one's split
+    w1, w2 = (torch.load(d / "weights.pt", weights_only=True) for d in (out, stage2))
+    w0 = CHGNet.load(verbose=False).state_dict()
+    assert max(float((w2[k] - w1[k]).abs().max()) for k in w1 if w1[k].is_floating_point()) < 1e-6
+    assert max(float((w0[k] - w1[k]).abs().max()) for k in w1 if w1[k].is_floating_point()) > 1e-3
+    assert json.loads((stage2 / "model.json").read_text())["settings"]["start_from"] == str(out)
+    with pytest.raises(ValueError, match="no weights.pt"):
+        train(export, tmp_path / "x", FinetuneSettings(epochs=1, family="gth-pbe", start_from=str(tmp_path)), threads=1)
     with pytest.raises(ValueError, match="not \\['La'\\]"):
         load_finetuned(out, ["La", "H"])
     tuned, _ = load_finetuned(out, ["Li", "H"])

@@ -57,6 +57,8 @@ class FinetuneSettings:
     # collapse of Ba, Y and La phases, and with one or two atoms they cost little per epoch
     wall_energies: bool = True  # False: the wall cells beyond max_pressure_GPa train forces and stresses only; their
     # energies, eV away from the screening range, then pull neither the energy fit nor the per-element offsets
+    start_from: str | None = None  # a saved model directory whose weights training continues from (None: stock
+    # CHGNet): a second stage, which keeps that model's held-out groups (val_share and seed then do not split)
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -245,7 +247,18 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
         raise ValueError(f"{labels_path}: {len(labels)} usable labels of family {settings.family} within "
                          f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
     model = CHGNet.load(verbose=False)
-    tr, va = grouped_split(labels, settings.val_share, settings.seed)
+    if settings.start_from:
+        start = Path(settings.start_from)
+        if not (start / "weights.pt").is_file():
+            raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
+        model.load_state_dict(torch.load(start / "weights.pt", map_location="cpu", weights_only=True))
+        # the first stage's held-out groups stay held out (a new group would reshuffle a fresh split and put labels the
+        # first stage trained on into the test set); every other label, new groups included, is trained on
+        held_out = set(json.loads((start / "model.json").read_text()).get("val_groups", []))
+        tr = [i for i, r in enumerate(labels) if _group(r) not in held_out]
+        va = [i for i, r in enumerate(labels) if _group(r) in held_out]
+    else:
+        tr, va = grouped_split(labels, settings.val_share, settings.seed)
     # CHGNet's Trainer wants a validation set; it only logs it (the weights kept are the last epoch's)
     logged = va or tr[-1:]
     no_energy = energy_free(labels, asdict(settings))

@@ -26,7 +26,7 @@ from pymatgen.io.phonopy import get_phonopy_structure
 
 from hts.relax.mlip import get_calculator
 
-__all__ = ["PhononResult", "mode_species_weight", "phonon_check", "supercell_matrix"]
+__all__ = ["PhononResult", "mode_species_weight", "model_force_constants", "phonon_check", "supercell_matrix"]
 
 
 @dataclass
@@ -90,6 +90,29 @@ def _weighted_mean_frequency(freqs: np.ndarray, q_weights: np.ndarray, mode_weig
     return float((w * freqs).sum() / w.sum()) if w.sum() > 1e-9 else None
 
 
+def model_force_constants(structure: Structure, calculator, supercell: list[int], displacement: float = 0.01,
+                          primitive_matrix="P", symprec: float = 1e-5):
+    """A Phonopy object with the force constants of ``calculator`` (finite displacements in the diagonal
+    ``supercell``; the drift of each force set removed; symmetrized). ``primitive_matrix`` "P" keeps ``structure``'s
+    own cell and basis (phonopy 4 would otherwise reduce it and read q points in another basis)."""
+    from ase import Atoms
+    from phonopy import Phonopy
+
+    ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(supercell),
+                 primitive_matrix=primitive_matrix, symprec=symprec)
+    ph.generate_displacements(distance=displacement)
+    forces = []
+    for cell in ph.supercells_with_displacements:
+        atoms = Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
+        atoms.calc = calculator
+        f = atoms.get_forces()
+        forces.append(f - f.mean(axis=0))  # remove drift
+    ph.forces = np.array(forces)
+    ph.produce_force_constants()
+    ph.symmetrize_force_constants()
+    return ph
+
+
 def _min_commensurate_frequency(ph) -> float:
     """Lowest frequency (THz) at the q points of the primitive cell that the supercell contains."""
     from phonopy.harmonic.dynmat_to_fc import get_commensurate_points
@@ -112,28 +135,12 @@ def phonon_check(
     symprec: float = 1e-3,
 ) -> PhononResult:
     """Finite-displacement phonons with the MLIP; never raises for physics failures."""
-    from phonopy import Phonopy
-    from phonopy.structure.atoms import PhonopyAtoms
-
     t0, c0 = time.time(), time.process_time()
     sc = supercell_matrix(structure, min_length, max_atoms)
     mesh_l = [mesh] * 3
     try:
-        calc = calculator or get_calculator(model)
-        ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(sc), primitive_matrix="auto",
-                     symprec=symprec)
-        ph.generate_displacements(distance=displacement)
-        from ase import Atoms
-
-        forces = []
-        for cell in ph.supercells_with_displacements:
-            atoms = Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
-            atoms.calc = calc
-            f = atoms.get_forces()
-            forces.append(f - f.mean(axis=0))  # remove drift
-        ph.forces = np.array(forces)
-        ph.produce_force_constants()
-        ph.symmetrize_force_constants()
+        ph = model_force_constants(structure, calculator or get_calculator(model), sc, displacement,
+                                   primitive_matrix="auto", symprec=symprec)
         ph.run_mesh(mesh_l, with_eigenvectors=True, is_gamma_center=True)
         m = ph.get_mesh_dict()
         freqs, qpts, qw = np.asarray(m["frequencies"]), np.asarray(m["qpoints"]), np.asarray(m["weights"], float)

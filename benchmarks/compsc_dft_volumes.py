@@ -53,7 +53,7 @@ def main() -> None:
     if OUT.exists():
         for x in OUT.read_text().splitlines():
             r = json.loads(x)
-            if r["settings"] == settings.as_dict():
+            if r["settings"] == settings.as_dict() and r["ok"]:  # a failed (or killed) relaxation is tried again
                 done[r["id"]] = r
     todo = [s for s in sample if s[0] not in done][:a.limit]
     for sid, comp, p, s in todo:

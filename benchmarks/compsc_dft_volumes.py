@@ -66,7 +66,8 @@ def main() -> None:
         done[sid] = row
         print(f"{sid} {comp} {p:g} GPa: " + (f"pw.x dV {row['dft_dV_pct']:+.2f} % ({row['wall_s']:.0f} s)"
                                              if res["ok"] else f"failed {res['failure']}"), flush=True)
-    ok = {sid: r for sid, r in done.items() if r["ok"] and sid in {s[0] for s in sample}}
+    ids = {s[0] for s in sample}
+    ok = {sid: r for sid, r in done.items() if r["ok"] and sid in ids}
     dv = np.array([r["dft_dV_pct"] for r in ok.values()])
     line = f"n={len(ok)} median_dft_dV_pct={np.median(dv):.2f} median_abs_dft_dV_pct={np.median(np.abs(dv)):.2f}" \
         if len(ok) else "n=0"

@@ -50,21 +50,20 @@ def _cmd_label(args) -> int:
 
         volumes = CalibratedVolumes.from_labels(read_rows(Path(source)))
         print(f"volumes at pressure from the labels in {source} for {sorted(volumes.fits)}", file=sys.stderr)
+    cells = {"max_atoms": args.max_atoms, "prototypes": not args.no_prototypes, "volumes": volumes,
+             "sources": tuple(args.sources)}
     if args.soft_modes:  # frozen phonons of the unstrained, unrattled cells instead of strained and rattled ones
         from hts.label.soft_modes import soft_mode_label_configurations
 
-        bases = label_configurations(args.elements, args.pressures, strains=(0.0,), rattle_A=0.0,
-                                     max_atoms=args.max_atoms, prototypes=not args.no_prototypes, volumes=volumes,
-                                     sources=tuple(args.sources)) if args.elements else []
+        bases = label_configurations(args.elements, args.pressures, strains=(0.0,), rattle_A=0.0, **cells)
         configs = soft_mode_label_configurations(bases, args.soft_modes, args.supercells or 4.5, args.max_atoms,
                                                  tuple(args.amplitudes))
         print(f"{len(configs)} frozen-phonon configurations along the soft modes of {args.soft_modes} in "
               f"{len(bases)} cells", file=sys.stderr)
     else:
         configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains),
-                                       rattle_A=args.rattle_A, n_rattle=args.n_rattle, max_atoms=args.max_atoms,
-                                       prototypes=not args.no_prototypes, volumes=volumes, sources=tuple(args.sources),
-                                       supercell_min_length_A=args.supercells) if args.elements else []
+                                       rattle_A=args.rattle_A, n_rattle=args.n_rattle,
+                                       supercell_min_length_A=args.supercells, **cells) if args.elements else []
     settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
                              nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
     store = store_from_args(args, must_exist=bool(args.campaign))

@@ -78,7 +78,8 @@ def soft_mode_label_configurations(bases: list[LabelConfig], model: str, min_len
     from hts.stability.phonons import supercell_matrix
 
     calc = get_calculator(model)
-    tag = f"{model}@{weights_md5(model)}" if weights_md5(model) else model
+    md5 = weights_md5(model)
+    tag = f"{model}@{md5}" if md5 else model
     held_out = set(finetuned_meta(model).get("val_groups", [])) if is_finetuned(model) else set()
     out = []
     for b in bases:

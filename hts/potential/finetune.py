@@ -240,6 +240,9 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
     from chgnet.trainer import Trainer
     from torch.utils.data import DataLoader
 
+    start = Path(settings.start_from) if settings.start_from else None
+    if start and not (start / "weights.pt").is_file():  # refused before any label is read
+        raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     labels = training_labels(labels_path, settings)
@@ -247,10 +250,7 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
         raise ValueError(f"{labels_path}: {len(labels)} usable labels of family {settings.family} within "
                          f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
     model = CHGNet.load(verbose=False)
-    if settings.start_from:
-        start = Path(settings.start_from)
-        if not (start / "weights.pt").is_file():
-            raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
+    if start:
         model.load_state_dict(torch.load(start / "weights.pt", map_location="cpu", weights_only=True))
         # the first stage's held-out groups stay held out (a new group would reshuffle a fresh split and put labels the
         # first stage trained on into the test set); every other label, new groups included, is trained on

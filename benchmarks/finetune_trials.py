@@ -36,7 +36,7 @@ def maes(model, labels: list[dict], offsets: dict[str, float]) -> dict:
 
 def main() -> None:
     from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, _group, energy_trained, load_finetuned,
-                                        read_labels, train, within_pressure)
+                                        label_files, read_label_files, train, within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
@@ -80,12 +80,12 @@ def main() -> None:
             wall = time.time() - t0
             model, meta = load_finetuned(out)
     s = meta["settings"]
-    labels = within_pressure(read_labels(Path(meta["labels_file"]), s["family"]), s["max_pressure_GPa"],
+    labels = within_pressure(read_label_files(label_files(meta), s["family"]), s["max_pressure_GPa"],
                              s.get("wall_max_pressure_GPa"))
     groups = set(meta["train_groups"])
     off = meta["offsets_eV_per_atom"]
     held = [r for r in labels if _group(r) not in groups]
-    row = {"name": a.name, "labels": len(labels), "labels_file": meta["labels_file"],
+    row = {"name": a.name, "labels": len(labels), "labels_files": [str(f) for f in label_files(meta)],
            "training_hash": meta["training_hash"], "trainable": "all" if s["trainable"] == [""] else "last layers",
            "epochs": s["epochs"], "batch": s["batch_size"], "lr": s["learning_rate"],
            "energy_weight": s["energy_loss_ratio"], "force_weight": s.get("force_loss_ratio", 1.0),

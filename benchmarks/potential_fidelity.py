@@ -49,12 +49,13 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
 def main() -> None:
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import (_group, energy_free, energy_trained, fit_offsets, load_finetuned, read_labels,
-                                       within_pressure)
+    from hts.potential.finetune import (_group, energy_free, energy_trained, fit_offsets, label_files, load_finetuned,
+                                       read_label_files, read_labels, total_energies, within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
-    ap.add_argument("--labels", default=None, help="label file (default: the one the model was trained from)")
+    ap.add_argument("--labels", nargs="+", default=None,
+                    help="label files (default: those the model was trained from)")
     ap.add_argument("--held-out", nargs="+", default=None,
                     help="label files to test on instead of the validation groups (their groups the model trained on left out)")
     ap.add_argument("--common-with", nargs="+", default=[], metavar="MODEL",
@@ -70,7 +71,7 @@ def main() -> None:
     t0 = time.time()
     tuned, meta = load_finetuned(Path(args.model))
     family = (meta.get("settings") or {}).get("family")
-    labels = read_labels(Path(args.labels or meta["labels_file"]), family)
+    labels = read_label_files(args.labels or label_files(meta), family)
     train_groups = set(meta["train_groups"])
     trained = meta.get("settings") or {}  # the pressure range it was trained within
     train = energy_trained(labels, meta)  # exactly the labels whose energies the fine-tuned model trained on
@@ -84,7 +85,7 @@ def main() -> None:
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     stock = CHGNet.load(verbose=False)
-    stock_offsets = fit_offsets(train, [p["e_eV"] for p in predict(stock, train)])
+    stock_offsets = fit_offsets(train, total_energies(stock, train))  # energies only: no force graph to hold
     test = [r for r in test if set(r["species"]) <= set(stock_offsets)]  # an element seen in training only
     res_stock = errors(test, predict(stock, test), stock_offsets)
     pred_tuned = predict(tuned, test)

@@ -30,8 +30,9 @@ def _cmd_finetune(args) -> int:
         print(f"hts finetune: --start-from {args.start_from}: no weights.pt (a model directory of hts finetune --out)",
               file=sys.stderr)
         return 2
-    if not Path(args.labels).is_file():
-        print(f"hts finetune: no label file {args.labels} (hts label --export ...)", file=sys.stderr)
+    missing = [f for f in args.labels if not Path(f).is_file()]
+    if missing:
+        print(f"hts finetune: no label file {missing[0]} (hts label --export ...)", file=sys.stderr)
         return 2
     settings = FinetuneSettings(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size, seed=args.seed,
                                 val_share=args.val_share, family=args.family,
@@ -41,7 +42,7 @@ def _cmd_finetune(args) -> int:
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from)
     try:
-        meta = train(Path(args.labels), Path(args.out), settings, threads=args.threads)
+        meta = train([Path(f) for f in args.labels], Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
         print(f"hts finetune: {exc}", file=sys.stderr)
         return 2
@@ -53,7 +54,8 @@ def _cmd_finetune(args) -> int:
 
 def add_potential_commands(sub) -> None:
     p = sub.add_parser("finetune", help="fine-tune CHGNet on DFT labels (data/potential/labels.jsonl)")
-    p.add_argument("--labels", default="data/potential/labels.jsonl")
+    p.add_argument("--labels", nargs="+", default=["data/potential/labels.jsonl"],
+                   help="label files (hts label --export), read in order; a second stage adds new ones")
     p.add_argument("--out", required=True, help="model directory (weights.pt + model.json)")
     from hts.potential.finetune import FinetuneSettings as d
     p.add_argument("--epochs", type=int, default=d.epochs)

@@ -127,6 +127,10 @@ def test_label_and_finetune_cli_refuse_bad_settings(tmp_path, capsys):
     assert "no model in" in capsys.readouterr().err
     assert main(["finetune", "--out", str(tmp_path / "m"), "--start-from", str(tmp_path / "none")]) == 2
     assert "--start-from" in capsys.readouterr().err and not (tmp_path / "m").exists()
+    (tmp_path / "a.jsonl").write_text("")
+    assert main(["finetune", "--out", str(tmp_path / "m"), "--labels", str(tmp_path / "a.jsonl"),
+                 str(tmp_path / "none.jsonl")]) == 2
+    assert f"no label file {tmp_path / 'none.jsonl'}" in capsys.readouterr().err and not (tmp_path / "m").exists()
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
@@ -143,6 +147,23 @@ def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing()
     assert not {_group(labels[i]) for i in val} & {_group(labels[i]) for i in train}
     assert all(labels[i]["species"] != ["Y", "H"] for i in val)
     assert grouped_split(labels, 0.0, seed=0) == (list(range(len(labels))), [])
+
+
+def test_label_files_read_in_order_once_per_id(tmp_path):
+    """A second training stage reads several label files: in order, a label in two files once, failures skipped; a
+    model's record names its files (older records one ``labels_file``)."""
+    from hts.potential.finetune import label_files, read_label_files
+
+    def row(i, status="ok"):
+        return json.dumps({"id": f"lbl-{i}", "status": status, "settings": {"family": "f"},
+                           "lattice_A": np.eye(3).tolist(), "species": ["H"], "positions_A": [[0, 0, 0]]}) + "\n"
+
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(row(1) + row(2))
+    b.write_text(row(2) + row(3, "failed") + row(4))
+    assert [r["id"] for r in read_label_files([a, b], "f")] == ["lbl-1", "lbl-2", "lbl-4"]
+    assert read_label_files(a, "other") == [] and len(read_label_files(str(b))) == 2
+    assert label_files({"labels_files": [str(a), str(b)]}) == [a, b] and label_files({"labels_file": str(a)}) == [a]
 
 
 def test_energy_offsets_are_fit_per_atom():
@@ -275,6 +296,7 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     out = tmp_path / "model"
     meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4, family="gth-pbe"), threads=1)
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0
+    assert sorted(meta["train_ids"] + meta["val_ids"]) == sorted(r["id"] for r in labels)
     assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
     # hts finetune --refit-offsets: offsets spoiled by hand come back to the training's per-atom fit, weights untouched
     from hts.cli import main

@@ -22,11 +22,23 @@ def _pwx_volume(element: str, pressure: float, phase: str) -> float:
 
 
 def test_shipped_model_record_matches_the_committed_labels():
-    meta = json.loads((MODEL / "model.json").read_text())
-    ids = {json.loads(x)["id"] for x in LABELS.read_text().splitlines() if x.strip()}
-    assert set(meta["train_ids"]) <= ids  # every training label is in the repository
-    assert {"H", "La", "Y", "Ca", "Sr", "Ba", "Mg", "S"} <= set(meta["elements"])
-    assert not set(meta["val_groups"]) & set(meta["train_groups"])  # held-out groups are whole prototypes
+    """Each shipped member names committed label files, and the labels it was built from (training and held out) are
+    in them unchanged: their training hash is the record's. Labels added to the files since do not count."""
+    from hts.potential.finetune import FinetuneSettings, label_files, training_hash, training_labels
+
+    for model in (MODEL, MODEL.parent / "model-s1"):
+        meta = json.loads((model / "model.json").read_text())
+        files = label_files(meta)
+        assert files and all(not f.is_absolute() and (ROOT / f).is_file() for f in files)
+        s = meta["settings"]
+        kept = FinetuneSettings(family=s["family"], max_pressure_GPa=s["max_pressure_GPa"],
+                                wall_max_pressure_GPa=s.get("wall_max_pressure_GPa"))
+        ids = set(meta["train_ids"]) | set(meta["val_ids"])
+        labels = [r for r in training_labels([ROOT / f for f in files], kept) if r["id"] in ids]
+        assert len(labels) == meta["n_labels"] == len(ids)  # every label it was built from is in the repository
+        assert training_hash(labels) == meta["training_hash"]
+        assert {"H", "La", "Y", "Ca", "Sr", "Ba", "Mg", "S"} <= set(meta["elements"])
+        assert not set(meta["val_groups"]) & set(meta["train_groups"])  # held-out groups are whole prototypes
 
 
 @pytest.mark.parametrize("element,pressure,phase", [("La", 150.0, "hcp"), ("Ca", 250.0, "fcc")])

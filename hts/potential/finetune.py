@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "energy_trained", "fit_offsets", "grouped_split", "load_finetuned",
-           "read_labels", "refit_offsets", "stress_sign_check", "structure_data", "train", "training_labels"]
+__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "energy_trained", "fit_offsets", "grouped_split",
+           "load_finetuned", "label_files", "read_label_files", "read_labels", "refit_offsets", "stress_sign_check",
+           "structure_data", "train", "training_labels"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
@@ -75,6 +76,23 @@ def read_labels(path: Path, family: str | None = None) -> list[dict]:
         r["structure"] = Structure(Lattice(r["lattice_A"]), r["species"], r["positions_A"], coords_are_cartesian=True)
         out.append(r)
     return out
+
+
+def read_label_files(paths, family: str | None = None) -> list[dict]:
+    """:func:`read_labels` of one file or several, in order; a label id in two files is read once (the first)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    out, seen = [], set()
+    for path in paths:
+        for r in read_labels(Path(path), family):
+            if r["id"] not in seen:
+                seen.add(r["id"])
+                out.append(r)
+    return out
+
+
+def label_files(meta: dict) -> list[Path]:
+    """The label files a saved model (its model.json) was trained from."""
+    return [Path(f) for f in meta.get("labels_files") or [meta["labels_file"]]]
 
 
 def _group(label: dict) -> str:
@@ -127,10 +145,10 @@ def refit_offsets(model_dir: Path) -> dict:
     model_dir = Path(model_dir)
     model, meta = load_finetuned(model_dir)
     train_ids = set(meta["train_ids"])
-    labels = [r for r in read_labels(Path(meta["labels_file"]), (meta.get("settings") or {}).get("family"))
-              if r["id"] in train_ids]
+    files = label_files(meta)
+    labels = [r for r in read_label_files(files, (meta.get("settings") or {}).get("family")) if r["id"] in train_ids]
     if len(labels) != len(train_ids):
-        raise ValueError(f"{meta['labels_file']} holds {len(labels)} of the {len(train_ids)} labels {model_dir} "
+        raise ValueError(f"{', '.join(map(str, files))} hold {len(labels)} of the {len(train_ids)} labels {model_dir} "
                          "trained on")
     fit = energy_trained(labels, meta)
     meta["offsets_eV_per_atom"] = fit_offsets(fit, total_energies(model, fit))
@@ -220,9 +238,10 @@ def _masked_energy_loss(trainer) -> None:
     trainer.criterion.forward = masked
 
 
-def training_labels(path: Path, settings: FinetuneSettings) -> list[dict]:
-    """The labels a model is trained on: ``ok``, of the settings' family, within its pressure bounds."""
-    return within_pressure(read_labels(path, settings.family), settings.max_pressure_GPa,
+def training_labels(paths, settings: FinetuneSettings) -> list[dict]:
+    """The labels of one label file or several a model is trained on: ``ok``, of the settings' family, within its
+    pressure bounds."""
+    return within_pressure(read_label_files(paths, settings.family), settings.max_pressure_GPa,
                            settings.wall_max_pressure_GPa)
 
 
@@ -233,8 +252,9 @@ def training_hash(labels: list[dict]) -> str:
     return h.hexdigest()[:16]
 
 
-def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = FinetuneSettings(), threads: int = 2) -> dict:
-    """Fine-tune CHGNet on the labels of ``labels_path``; writes ``out_dir``/weights.pt and model.json."""
+def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSettings(), threads: int = 2) -> dict:
+    """Fine-tune CHGNet on the labels of ``labels_path`` (a file or a list of files); writes ``out_dir``/weights.pt
+    and model.json."""
     import torch
     from chgnet.model import CHGNet
     from chgnet.trainer import Trainer
@@ -245,9 +265,10 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
-    labels = training_labels(labels_path, settings)
+    files = [labels_path] if isinstance(labels_path, (str, Path)) else list(labels_path)
+    labels = training_labels(files, settings)
     if len(labels) < 4:
-        raise ValueError(f"{labels_path}: {len(labels)} usable labels of family {settings.family} within "
+        raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "
                          f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
     model = CHGNet.load(verbose=False)
     if start:
@@ -299,9 +320,10 @@ def train(labels_path: Path, out_dir: Path, settings: FinetuneSettings = Finetun
             "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets), "offsets_eV_per_atom": offsets,
             "offset_fit": OFFSET_FIT,
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
-            "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "labels_file": str(labels_path),
+            "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "labels_files": [str(f) for f in files],
             "val_groups": sorted({_group(labels[i]) for i in va}),
-            "train_groups": sorted({_group(labels[i]) for i in tr}), "train_ids": sorted(labels[i]["id"] for i in tr)}
+            "train_groups": sorted({_group(labels[i]) for i in tr}), "train_ids": sorted(labels[i]["id"] for i in tr),
+            "val_ids": sorted(labels[i]["id"] for i in va)}  # with train_ids: the training hash's labels, files grown or not
     (out_dir / "model.json").write_text(json.dumps(meta, indent=1))
     return meta
 

@@ -78,12 +78,16 @@ def read_labels(path: Path, family: str | None = None) -> list[dict]:
     return out
 
 
+def _paths(paths) -> list[Path]:
+    """One label file or several, as a list of paths."""
+    return [Path(paths)] if isinstance(paths, (str, Path)) else [Path(f) for f in paths]
+
+
 def read_label_files(paths, family: str | None = None) -> list[dict]:
     """:func:`read_labels` of one file or several, in order; a label id in two files is read once (the first)."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     out, seen = [], set()
-    for path in paths:
-        for r in read_labels(Path(path), family):
+    for path in _paths(paths):
+        for r in read_labels(path, family):
             if r["id"] not in seen:
                 seen.add(r["id"])
                 out.append(r)
@@ -265,7 +269,7 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
-    files = [labels_path] if isinstance(labels_path, (str, Path)) else list(labels_path)
+    files = _paths(labels_path)
     labels = training_labels(files, settings)
     if len(labels) < 4:
         raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "

@@ -35,7 +35,7 @@ def maes(model, labels: list[dict], offsets: dict[str, float]) -> dict:
 
 
 def main() -> None:
-    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, _group, energy_trained, load_finetuned,
+    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, energy_trained, label_group, load_finetuned,
                                         label_files, read_label_files, train, within_pressure)
 
     ap = argparse.ArgumentParser()
@@ -84,7 +84,7 @@ def main() -> None:
                              s.get("wall_max_pressure_GPa"))
     groups = set(meta["train_groups"])
     off = meta["offsets_eV_per_atom"]
-    held = [r for r in labels if _group(r) not in groups]
+    held = [r for r in labels if label_group(r) not in groups]
     row = {"name": a.name, "labels": len(labels), "labels_files": [str(f) for f in label_files(meta)],
            "training_hash": meta["training_hash"], "trainable": "all" if s["trainable"] == [""] else "last layers",
            "epochs": s["epochs"], "batch": s["batch_size"], "lr": s["learning_rate"],

@@ -49,8 +49,8 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
 def main() -> None:
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import (_group, energy_free, energy_trained, fit_offsets, label_files, load_finetuned,
-                                       read_label_files, read_labels, total_energies, within_pressure)
+    from hts.potential.finetune import (energy_free, energy_trained, fit_offsets, label_files, label_group,
+                                       load_finetuned, read_label_files, read_labels, total_energies, within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
@@ -78,7 +78,7 @@ def main() -> None:
     # held out: every label of a group (prototype) the model never trained on, labelled since included
     seen = train_groups.union(*(json.loads((Path(m) / "model.json").read_text())["train_groups"] for m in args.common_with))
     pool = [r for f in args.held_out for r in read_labels(Path(f), family)] if args.held_out else labels
-    test = [r for r in pool if _group(r) not in seen]  # a training label's group is in seen
+    test = [r for r in pool if label_group(r) not in seen]  # a training label's group is in seen
     test = within_pressure([r for r in test if set(r["species"]) <= set(meta["elements"])],
                            trained.get("max_pressure_GPa", float("inf")), trained.get("wall_max_pressure_GPa"))
     test = [r for r in test if r["id"] not in energy_free(test, trained)]
@@ -93,7 +93,7 @@ def main() -> None:
     row = {"model": args.model, "training_hash": meta["training_hash"], "settings": meta.get("settings"),
            "n_train_labels": len(train), "n_test": len(test), "held_out_files": args.held_out,
            "common_with": args.common_with,
-           "test_groups": sorted({_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
+           "test_groups": sorted({label_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
            "fine_tuned_on_training_labels": errors(train, predict(tuned, train), meta["offsets_eV_per_atom"]) if args.fit else None,
            "wall_s": round(time.time() - t0, 1)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -107,8 +107,8 @@ def main() -> None:
     for name, r in rows:
         print(f"{name:12s} {r['energy_mae_meV']:16.1f} {r['force_mae']:11.3f} {r['pressure_mae_GPa']:13.2f}")
     if args.by_group:
-        for g in sorted({_group(r) for r in test}):
-            idx = [i for i, r in enumerate(test) if _group(r) == g]
+        for g in sorted({label_group(r) for r in test}):
+            idx = [i for i, r in enumerate(test) if label_group(r) == g]
             r = errors([test[i] for i in idx], [pred_tuned[i] for i in idx], meta["offsets_eV_per_atom"])
             print(f"  {g:40s} {len(idx):3d} labels {r['energy_mae_meV']:8.1f} meV/atom {r['pressure_mae_GPa']:7.1f} GPa")
     print(f"energy_mae_meV={res_tuned['energy_mae_meV']:.1f} force_mae={res_tuned['force_mae']:.3f} "

@@ -134,7 +134,7 @@ def test_label_and_finetune_cli_refuse_bad_settings(tmp_path, capsys):
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
-    from hts.potential.finetune import _group, grouped_split
+    from hts.potential.finetune import label_group, grouped_split
 
     def lab(formula, proto, species):
         return {"origin": {"source": "prototype", "formula": formula, "prototype": proto}, "species": species}
@@ -143,8 +143,8 @@ def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing()
     labels += [lab("YH3", "q", ["Y", "H"])] * 2  # the only Y group: never held out, Y's offset needs it
     train, val = grouped_split(labels, 0.25, seed=0)
     assert sorted(train + val) == list(range(len(labels)))
-    assert len({_group(labels[i]) for i in val}) == 2  # round(0.25 x 9 groups)
-    assert not {_group(labels[i]) for i in val} & {_group(labels[i]) for i in train}
+    assert len({label_group(labels[i]) for i in val}) == 2  # round(0.25 x 9 groups)
+    assert not {label_group(labels[i]) for i in val} & {label_group(labels[i]) for i in train}
     assert all(labels[i]["species"] != ["Y", "H"] for i in val)
     assert grouped_split(labels, 0.0, seed=0) == (list(range(len(labels))), [])
 

@@ -14,7 +14,7 @@ import pytest
 from pymatgen.core import Lattice, Structure
 
 from hts.dft.pseudo import load_family
-from hts.dft.qe import QERunner, qe_error_message
+from hts.dft.qe import QEError, QERunner, qe_error_message
 from hts.tc.a2f import analyse_a2f
 from hts.tc.dfpt import ElphMaker
 from hts.tc.formulas import a2f_moments
@@ -86,6 +86,23 @@ def test_missing_executable_is_typed_failure(tmp_path):
     m = ElphMaker(protocol=AL_PROTOCOL, pseudos=load_family("debian-lda-vbc"), runner=QERunner(bin_dir=str(tmp_path)))
     r = m.run(AL, 0.0, tmp_path / "al")
     assert not r.ok and r.failure["kind"] == "missing_executable" and "pw.x" in r.failure["message"]
+
+
+def test_relax_stopped_at_nstep_is_its_own_failure_kind(tmp_path):
+    """pw.x 6.7 ends a vc-relax that runs out of ionic steps with exit code 3 after JOB DONE: not a crash."""
+    fake = tmp_path / "pw.x"
+    fake.write_text("#!/bin/sh\ncat > /dev/null\necho '     The maximum number of steps has been reached.'\n"
+                    "echo '     JOB DONE.'\nexit 3\n")
+    fake.chmod(0o755)
+    (tmp_path / "vc.in").write_text("&control /\n")
+    with pytest.raises(QEError) as err:
+        QERunner(bin_dir=str(tmp_path)).run("pw.x", tmp_path / "vc.in", tmp_path, step="vc-relax")
+    assert err.value.as_dict() == {"kind": "relax_not_converged", "step": "vc-relax",
+                                   "message": "pw.x: the maximum number of ionic steps (nstep) was reached"}
+    fake.write_text("#!/bin/sh\ncat > /dev/null\necho 'Segmentation fault'\nexit 139\n")
+    with pytest.raises(QEError, match="exited with code 139") as err:
+        QERunner(bin_dir=str(tmp_path)).run("pw.x", tmp_path / "vc.in", tmp_path, step="vc-relax")
+    assert err.value.kind == "crashed"
 
 
 def test_kpoint_pools_go_to_pw_and_ph_only(tmp_path):

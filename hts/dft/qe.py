@@ -7,6 +7,7 @@ directory, under an optional MPI launcher and a wall-time limit. Every fault bec
 - ``missing_executable``   the program is not on PATH / in ``bin_dir``
 - ``walltime``             killed after ``timeout_s`` (the whole process group)
 - ``scf_not_converged``    "convergence NOT achieved" in the output
+- ``relax_not_converged``  a relax or vc-relax stopped at ``nstep`` ionic steps (pw.x exits with code 3)
 - ``crashed``              a QE error block (%%%%) or a non-zero exit; the QE message is kept
 """
 
@@ -129,6 +130,8 @@ class QERunner:
         if "convergence NOT achieved" in text:
             line = next(ln.strip() for ln in text.splitlines() if "convergence NOT achieved" in ln)
             raise QEError("scf_not_converged", step, line)
+        if "The maximum number of steps has been reached" in text and not msg:
+            raise QEError("relax_not_converged", step, f"{name}: the maximum number of ionic steps (nstep) was reached")
         if msg or rc != 0:
             tail = " | ".join(text.strip().splitlines()[-3:])
             raise QEError("crashed", step, msg or f"{name} exited with code {rc}: {tail}")

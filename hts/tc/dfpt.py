@@ -198,8 +198,8 @@ class ElphMaker:
     def _vc_relax(self, wd: Path, atoms, kpts, pressure_GPa: float, res: ElphResult) -> Structure:
         """pw.x vc-relax at ``pressure_GPa``; DFT enthalpy (eV/atom) into res.tc; the relaxed structure.
 
-        A vc-relax that crashes after some ionic steps (QE 6.7 can segfault after a large cell change)
-        is restarted from its last geometry, with fresh G vectors, up to ``max_retries`` times."""
+        A vc-relax that crashes after some ionic steps (QE 6.7 can segfault after a large cell change), or stops at
+        ``nstep``, is restarted from its last geometry, with fresh G vectors, up to ``max_retries`` times."""
         for attempt in range(self.max_retries + 1):
             try:
                 self._pw(wd, "relax", atoms, "vc-relax", kpts, pressure_GPa, res)
@@ -209,7 +209,8 @@ class ElphMaker:
                     last = ase_read(wd / "relax.out", format="espresso-out", index=-1)
                 except Exception:  # noqa: BLE001  (no complete ionic step to restart from)
                     raise exc from None
-                if exc.kind != "crashed" or attempt == self.max_retries or len(last) != len(atoms):
+                if exc.kind not in ("crashed", "relax_not_converged") or attempt == self.max_retries \
+                        or len(last) != len(atoms):
                     raise
                 last.calc = None
                 atoms = last

@@ -4,14 +4,17 @@ For each element and pressure, every trial phase hts uses as a hull reference (h
 with each model. A phase has *collapsed* when its relaxed volume per atom is below 0.8x the DFT volume at that
 pressure (the element's Vinet fit of hts's own labels, hts.label.volumes) or its relaxation diverged. The
 lowest-enthalpy phase of each model is then relaxed with pw.x (vc-relax, psl-us-pbe, label settings) and the
-volumes compared. Resumable: one JSON line per (model and its weights md5, element, pressure) and per DFT relaxation in
-docs/data/element_references.jsonl.
+volumes compared. With ``--all-phases`` pw.x relaxes every trial phase, so the phase order is checked too: pw.x's
+lowest phase against the model's (a model can get the volume of its lowest phase right and still pick the wrong
+phase, hence the wrong chemical potential). Resumable: one JSON line per (model and its weights md5, element,
+pressure) and per DFT relaxation in docs/data/element_references.jsonl.
 
     python benchmarks/element_references.py --models chgnet data/potential/model --elements H S Ca Y La Mg Sr Ba \
         --pressures 150 250
 
-Last line: ``model=NAME collapsed=K/N max_volume_error_pct=X`` for the last model named (K collapsed phases of N;
-X the largest |dV| of its lowest-enthalpy phases against pw.x).
+Last line: ``model=NAME collapsed=K/N max_volume_error_pct=X lowest_phase_agrees=A/B`` for the last model named (K
+collapsed phases of N; X the largest |dV| of its lowest-enthalpy phases against pw.x; A of the B element-pressure
+pairs whose every phase pw.x has relaxed have the model's lowest phase equal to pw.x's).
 """
 
 from __future__ import annotations
@@ -61,8 +64,6 @@ def relax_phases(model: str, element: str, p: float, volumes, max_wall_s: float 
 
 
 def main() -> None:
-    from pymatgen.core import Structure
-
     from hts.label.dft import LabelSettings, vc_relax
     from hts.label.volumes import CalibratedVolumes
     from hts.potential.finetune import read_labels
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--labels", default=str(ROOT / "data" / "potential" / "labels.jsonl"))
     ap.add_argument("--nprocs", type=int, default=1)
     ap.add_argument("--no-dft", action="store_true", help="the MLIP side only")
+    ap.add_argument("--all-phases", action="store_true", help="pw.x relaxes every trial phase (the phase order)")
     args = ap.parse_args()
     volumes = CalibratedVolumes.from_labels(read_labels(Path(args.labels), "psl-us-pbe"))
     done = rows()
@@ -89,23 +91,48 @@ def main() -> None:
                     row = key | relax_phases(model, el, p, volumes)
                     write(row)
                     done.append(row)
-                best = row["lowest"]
-                if best is None or args.no_dft:
+                if args.no_dft:
                     continue
-                dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": best}
-                if not any(all(r.get(k) == v for k, v in dkey.items()) and r.get("ok") for r in done):  # failed: again
-                    s = Structure.from_dict(row["phases"][best]["structure"])
-                    res = vc_relax(s, p, settings, Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{best.replace('/', '_')}")
+                todo = list(row["phases"]) if args.all_phases else [row["lowest"]] if row["lowest"] else []
+                for phase in todo:
+                    dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": phase}
+                    if any(all(r.get(k) == v for k, v in dkey.items()) and r.get("ok") for r in done):  # failed: again
+                        continue
+                    s = start_structure(row["phases"][phase], el, p, phase)
+                    wd = Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{phase.replace('/', '_')}"
+                    res = vc_relax(s, p, settings, wd)
                     d = dkey | {k: v for k, v in res.items() if k != "structure"}
                     write(d)
                     done.append(d)
     summarize(args.models[-1], args.elements, args.pressures, done)
 
 
+def start_structure(entry: dict, element: str, p: float, phase: str):
+    """pw.x starts from the model's relaxed cell of ``phase``, or from hts's trial cell where the model collapsed it."""
+    from pymatgen.core import Structure
+
+    from hts.stability.references import element_references
+
+    if entry.get("structure") and not entry["collapsed"]:
+        return Structure.from_dict(entry["structure"])
+    return next(g.structure for g in element_references([element], p) if g.origin["phase"] == phase)
+
+
+def dft_lowest(done: list[dict], element: str, p: float, phases) -> str | None:
+    """pw.x's lowest-enthalpy phase of ``phases`` when pw.x has relaxed every one of them, else None."""
+    dft = {}
+    for r in done:
+        if r.get("kind") == "dft" and r["element"] == element and r["pressure_GPa"] == p and r.get("ok"):
+            dft[r["phase"]] = r["enthalpy_eV_per_atom"]
+    if not set(phases) <= set(dft):
+        return None
+    return min(phases, key=dft.get)
+
+
 def summarize(model: str, elements, pressures, done: list[dict]) -> None:
     from hts.relax.mlip import weights_md5
 
-    n = collapsed = 0
+    n = collapsed = agree = ordered = 0
     errs = []
     wid = weights_md5(model)
     for el in elements:
@@ -117,6 +144,12 @@ def summarize(model: str, elements, pressures, done: list[dict]) -> None:
             n += len(row["phases"])
             collapsed += sum(v["collapsed"] for v in row["phases"].values())
             best = row["lowest"]
+            ref = dft_lowest(done, el, p, row["phases"])
+            if ref is not None:
+                ordered += 1
+                agree += best == ref
+                if best != ref:
+                    print(f"{el:3s} {p:5.0f} GPa  lowest {best} but pw.x's lowest is {ref}")
             dft = next((r for r in done if r.get("kind") == "dft" and r["element"] == el and r["pressure_GPa"] == p
                         and r["phase"] == best and r.get("ok")), None)
             if best and dft:
@@ -126,7 +159,8 @@ def summarize(model: str, elements, pressures, done: list[dict]) -> None:
                 print(f"{el:3s} {p:5.0f} GPa  lowest {best:22s} V {v:7.3f}  pw.x {dft['volume_A3_per_atom']:7.3f}  "
                       f"{err:+6.1f} %")
     worst = max(errs) if errs else float("nan")
-    print(f"model={model} collapsed={collapsed}/{n} max_volume_error_pct={worst:.1f}")
+    print(f"model={model} collapsed={collapsed}/{n} max_volume_error_pct={worst:.1f} "
+          f"lowest_phase_agrees={agree}/{ordered}")
 
 
 if __name__ == "__main__":

@@ -94,10 +94,11 @@ def main() -> None:
                 if args.no_dft:
                     continue
                 todo = list(row["phases"]) if args.all_phases else [row["lowest"]] if row["lowest"] else []
+                relaxed = dft_by_phase(done, el, p)
                 for phase in todo:
-                    dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": phase}
-                    if any(all(r.get(k) == v for k, v in dkey.items()) and r.get("ok") for r in done):  # failed: again
+                    if phase in relaxed:  # a failed pw.x relaxation is tried again
                         continue
+                    dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": phase}
                     s = start_structure(row["phases"][phase], el, p, phase)
                     wd = Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{phase.replace('/', '_')}"
                     res = vc_relax(s, p, settings, wd)
@@ -118,15 +119,21 @@ def start_structure(entry: dict, element: str, p: float, phase: str):
     return next(g.structure for g in element_references([element], p) if g.origin["phase"] == phase)
 
 
-def dft_lowest(done: list[dict], element: str, p: float, phases) -> str | None:
-    """pw.x's lowest-enthalpy phase of ``phases`` when pw.x has relaxed every one of them, else None."""
-    dft = {}
+def dft_by_phase(done: list[dict], element: str, p: float) -> dict[str, dict]:
+    """The successful pw.x rows of ``element`` at ``p``, by phase (the first where a phase has several)."""
+    out: dict[str, dict] = {}
     for r in done:
         if r.get("kind") == "dft" and r["element"] == element and r["pressure_GPa"] == p and r.get("ok"):
-            dft[r["phase"]] = r["enthalpy_eV_per_atom"]
+            out.setdefault(r["phase"], r)
+    return out
+
+
+def dft_lowest(done: list[dict], element: str, p: float, phases) -> str | None:
+    """pw.x's lowest-enthalpy phase of ``phases`` when pw.x has relaxed every one of them, else None."""
+    dft = dft_by_phase(done, element, p)
     if not set(phases) <= set(dft):
         return None
-    return min(phases, key=dft.get)
+    return min(phases, key=lambda ph: dft[ph]["enthalpy_eV_per_atom"])
 
 
 def summarize(model: str, elements, pressures, done: list[dict]) -> None:
@@ -150,8 +157,7 @@ def summarize(model: str, elements, pressures, done: list[dict]) -> None:
                 agree += best == ref
                 if best != ref:
                     print(f"{el:3s} {p:5.0f} GPa  lowest {best} but pw.x's lowest is {ref}")
-            dft = next((r for r in done if r.get("kind") == "dft" and r["element"] == el and r["pressure_GPa"] == p
-                        and r["phase"] == best and r.get("ok")), None)
+            dft = dft_by_phase(done, el, p).get(best)
             if best and dft:
                 v = row["phases"][best]["volume_A3_per_atom"]
                 err = 100 * (v - dft["volume_A3_per_atom"]) / dft["volume_A3_per_atom"]

@@ -124,8 +124,13 @@ def grouped_split(labels: list[dict], val_share: float, seed: int = 0) -> tuple[
         rest = set().union(*(elements[h] for h in groups if h != g and h not in val_groups))
         if elements[g] <= rest:
             val_groups.add(g)
-    train = [i for i, r in enumerate(labels) if label_group(r) not in val_groups]
-    val = [i for i, r in enumerate(labels) if label_group(r) in val_groups]
+    return split_by_groups(labels, val_groups)
+
+
+def split_by_groups(labels: list[dict], held_out: set[str]) -> tuple[list[int], list[int]]:
+    """Indices (train, validation): the labels of the ``held_out`` groups, and the rest."""
+    train = [i for i, r in enumerate(labels) if label_group(r) not in held_out]
+    val = [i for i, r in enumerate(labels) if label_group(r) in held_out]
     return train, val
 
 
@@ -281,9 +286,7 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
         model.load_state_dict(torch.load(start / "weights.pt", map_location="cpu", weights_only=True))
         # the first stage's held-out groups stay held out (a new group would reshuffle a fresh split and put labels the
         # first stage trained on into the test set); every other label, new groups included, is trained on
-        held_out = set(json.loads((start / "model.json").read_text()).get("val_groups", []))
-        tr = [i for i, r in enumerate(labels) if label_group(r) not in held_out]
-        va = [i for i, r in enumerate(labels) if label_group(r) in held_out]
+        tr, va = split_by_groups(labels, set(json.loads((start / "model.json").read_text()).get("val_groups", [])))
     else:
         tr, va = grouped_split(labels, settings.val_share, settings.seed)
     # CHGNet's Trainer wants a validation set; it only logs it (the weights kept are the last epoch's), so it gets one

@@ -109,14 +109,18 @@ def main() -> None:
 
 
 def start_structure(entry: dict, element: str, p: float, phase: str):
-    """pw.x starts from the model's relaxed cell of ``phase``, or from hts's trial cell where the model collapsed it."""
+    """pw.x starts from the model's relaxed cell of ``phase``, or where the model collapsed it from hts's trial cell
+    scaled to the labels' volume at ``p`` (from the trial cell's own volume, Ba at 250 GPa, pw.x's first BFGS step
+    halves the cell and the semicore charges overlap: 'charge is wrong')."""
     from pymatgen.core import Structure
 
     from hts.stability.references import element_references
 
     if entry.get("structure") and not entry["collapsed"]:
         return Structure.from_dict(entry["structure"])
-    return next(g.structure for g in element_references([element], p) if g.origin["phase"] == phase)
+    s = next(g.structure for g in element_references([element], p) if g.origin["phase"] == phase)
+    s.scale_lattice(entry["v_ref_A3"] * len(s))
+    return s
 
 
 def dft_by_phase(done: list[dict], element: str, p: float) -> dict[str, dict]:

@@ -122,7 +122,7 @@ def test_mean_calculator_averages_the_members():
     assert not np.allclose(each[0][1], each[1][1], atol=1e-3)  # the members differ, so the mean is not either one
 
 
-def test_pwx_puts_molecular_hydrogen_lowest_at_150_and_250_GPa():
+def test_pwx_puts_molecular_hydrogen_and_bcc_magnesium_lowest_at_150_and_250_GPa():
     """The element benchmark's phase order (benchmarks/element_references.py --all-phases) on its committed pw.x rows:
     in DFT-PBE the molecular phases of hydrogen stay below the atomic I4_1/amd phase up to about 400-500 GPa (Pickard
     and Needs, Nat. Phys. 3, 473 (2007); McMahon and Ceperley, PRL 106, 165302 (2011)), so at 150 and 250 GPa pw.x's
@@ -136,4 +136,7 @@ def test_pwx_puts_molecular_hydrogen_lowest_at_150_and_250_GPa():
     phases = ["H2_Pa-3", "H2_P6_3/mmc-molecular", "H_I4_1/amd"]
     for p in (150.0, 250.0):
         assert dft_lowest(done, "H", p, phases).startswith("H2_")
+        # magnesium is bcc from about 50 GPa to about 450 GPa (Olijnyk and Holzapfel, PRB 31, 4682 (1985); Li, Gao,
+        # Wang and Ma, J. Phys. Chem. C 114, 21745 (2010)): of the trial phases pw.x must put bcc lowest
+        assert dft_lowest(done, "Mg", p, ["fcc", "bcc", "hcp", "sc"]) == "bcc"
     assert dft_lowest(done, "H", 150.0, [*phases, "H_fcc"]) is None

@@ -26,6 +26,10 @@ def _cmd_finetune(args) -> int:
     if not 0 <= args.val_share < 1:
         print(f"hts finetune: --val-share must lie in [0, 1), got {args.val_share:g}", file=sys.stderr)
         return 2
+    if not 0 < args.bond_cutoff <= 6:
+        print(f"hts finetune: --bond-cutoff must lie in (0, 6] A (CHGNet's atom graph reaches 6 A), got "
+              f"{args.bond_cutoff:g}", file=sys.stderr)
+        return 2
     if args.start_from and not (Path(args.start_from) / "weights.pt").is_file():
         print(f"hts finetune: --start-from {args.start_from}: no weights.pt (a model directory of hts finetune --out)",
               file=sys.stderr)
@@ -40,7 +44,7 @@ def _cmd_finetune(args) -> int:
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
                                 wall_max_pressure_GPa=args.wall_max_pressure, wall_energies=not args.wall_stress_only,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
-                                start_from=args.start_from)
+                                start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff)
     try:
         meta = train([Path(f) for f in args.labels], Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
@@ -76,6 +80,8 @@ def add_potential_commands(sub) -> None:
                    help="share of prototype groups held out for validation; 0 trains on every label (a production member)")
     p.add_argument("--start-from", default=None, metavar="MODEL_DIR",
                    help="continue from a saved model's weights instead of stock CHGNet (a second training stage)")
+    p.add_argument("--bond-cutoff", type=float, default=d.bond_graph_cutoff_A, metavar="A",
+                   help="CHGNet's three-body cutoff; shorter trains faster (the model and its relaxations keep it)")
     p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")
     p.add_argument("--refit-offsets", action="store_true",
                    help="train nothing: fit the per-element energy offsets of the model in --out again on the labels "

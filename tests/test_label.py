@@ -323,6 +323,18 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert json.loads((stage2 / "model.json").read_text())["settings"]["start_from"] == str(out)
     with pytest.raises(ValueError, match="no weights.pt"):
         train(export, tmp_path / "x", FinetuneSettings(epochs=1, family="gth-pbe", start_from=str(tmp_path)), threads=1)
+    # a shorter three-body cutoff travels with the model: trained, saved, loaded, and kept through a second stage
+    short = tmp_path / "model-2.5A"
+    meta_c = train(export, short, FinetuneSettings(epochs=1, batch_size=4, family="gth-pbe", bond_graph_cutoff_A=2.5),
+                   threads=1)
+    assert meta_c["settings"]["bond_graph_cutoff_A"] == 2.5 and meta["settings"]["bond_graph_cutoff_A"] == 3.0
+    tuned_c, _ = load_finetuned(short)
+    bcc = Structure(Lattice.cubic(3.1), ["Li", "Li"], [[0, 0, 0], [0.5, 0.5, 0.5]])  # nearest neighbours 2.68 A apart
+    angles = [len(m.graph_converter(bcc).bond_graph) for m in (tuned_c, CHGNet.load(verbose=False))]
+    assert angles[0] == 0 < angles[1]
+    with pytest.raises(ValueError, match="cutoff of 2.5 A, not 3 A"):
+        train(export, tmp_path / "y", FinetuneSettings(epochs=1, family="gth-pbe", start_from=str(short)), threads=1)
+    assert main(["finetune", "--out", str(tmp_path / "z"), "--bond-cutoff", "0"]) == 2
     with pytest.raises(ValueError, match="not \\['La'\\]"):
         load_finetuned(out, ["La", "H"])
     tuned, _ = load_finetuned(out, ["Li", "H"])

@@ -60,6 +60,8 @@ class FinetuneSettings:
     # energies, eV away from the screening range, then pull neither the energy fit nor the per-element offsets
     start_from: str | None = None  # a saved model directory whose weights training continues from (None: stock
     # CHGNet): a second stage, which keeps that model's held-out groups (val_share and seed then do not split)
+    bond_graph_cutoff_A: float = 3.0  # CHGNet's three-body cutoff (stock 3 A); a shorter one cuts the bond angles that
+    # set an epoch's cost (2.5 A: a third of them on the labels, benchmarks/bond_cutoff_cost.py); the model keeps it
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -192,18 +194,21 @@ def stress_sign_check(model=None) -> float:
     return float(np.mean(np.diag(model.predict_structure(s)["s"])))
 
 
-def structure_data(labels: list[dict], offsets: dict[str, float], no_energy: set[str] = frozenset()):
+def structure_data(labels: list[dict], offsets: dict[str, float], no_energy: set[str] = frozenset(),
+                   graph_converter=None):
     """CHGNet's training set of ``labels``: energies per atom on the model's scale (offsets removed), forces, and
     stresses handed over in the VASP convention StructureData expects (kbar, positive under compression: it
     multiplies by -0.1 to get GPa with ASE's sign), so its targets are the labels' GPa stresses unchanged.
-    Labels whose id is in ``no_energy`` get a NaN energy, which CHGNet's loss leaves out."""
+    Labels whose id is in ``no_energy`` get a NaN energy, which CHGNet's loss leaves out. ``graph_converter``: the
+    model's (its cutoffs); None is CHGNet's default (6 and 3 A)."""
     from chgnet.data.dataset import StructureData
 
     return StructureData([r["structure"] for r in labels],
                          [float("nan") if r["id"] in no_energy else shifted_energy(r, offsets) / len(r["species"])
                           for r in labels],
                          [r["forces_eV_A"] for r in labels],
-                         stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False)
+                         stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False,
+                         graph_converter=graph_converter)
 
 
 def _is_wall(label: dict) -> bool:
@@ -271,9 +276,15 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     from chgnet.trainer import Trainer
     from torch.utils.data import DataLoader
 
+    from hts.relax.mlip import with_bond_cutoff
+
     start = Path(settings.start_from) if settings.start_from else None
     if start and not (start / "weights.pt").is_file():  # refused before any label is read
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
+    first = json.loads((start / "model.json").read_text()) if start else {}
+    if start and _bond_cutoff(first) != settings.bond_graph_cutoff_A:  # one cutoff through both stages
+        raise ValueError(f"start_from {start}: trained with a bond-graph cutoff of {_bond_cutoff(first):g} A, "
+                         f"not {settings.bond_graph_cutoff_A:g} A")
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     files = _paths(labels_path)
@@ -281,12 +292,12 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     if len(labels) < 4:
         raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "
                          f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
-    model = CHGNet.load(verbose=False)
+    model = with_bond_cutoff(CHGNet.load(verbose=False), settings.bond_graph_cutoff_A)
     if start:
         model.load_state_dict(torch.load(start / "weights.pt", map_location="cpu", weights_only=True))
         # the first stage's held-out groups stay held out (a new group would reshuffle a fresh split and put labels the
         # first stage trained on into the test set); every other label, new groups included, is trained on
-        tr, va = split_by_groups(labels, set(json.loads((start / "model.json").read_text()).get("val_groups", [])))
+        tr, va = split_by_groups(labels, set(first.get("val_groups", [])))
     else:
         tr, va = grouped_split(labels, settings.val_share, settings.seed)
     # CHGNet's Trainer wants a validation set; it only logs it (the weights kept are the last epoch's), so it gets one
@@ -299,9 +310,9 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
 
     from chgnet.data.dataset import collate_graphs
 
-    train_loader = DataLoader(structure_data(train_labels, offsets, no_energy),
+    train_loader = DataLoader(structure_data(train_labels, offsets, no_energy, model.graph_converter),
                               batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
-    val_loader = DataLoader(structure_data([labels[i] for i in logged], offsets, no_energy),
+    val_loader = DataLoader(structure_data([labels[i] for i in logged], offsets, no_energy, model.graph_converter),
                             batch_size=settings.batch_size, collate_fn=collate_graphs)
     for name, p in model.named_parameters():
         p.requires_grad = any(name.startswith(t) for t in settings.trainable)
@@ -339,6 +350,11 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     return meta
 
 
+def _bond_cutoff(meta: dict) -> float:
+    """The bond-graph cutoff (A) a saved model was trained with (models before the setting: CHGNet's 3 A)."""
+    return float((meta.get("settings") or {}).get("bond_graph_cutoff_A", 3.0))
+
+
 def load_finetuned(model_dir: Path, elements: list[str] | None = None):
     """(CHGNet with the fine-tuned weights, its model.json); refuses ``elements`` outside its coverage."""
     import torch
@@ -351,7 +367,7 @@ def load_finetuned(model_dir: Path, elements: list[str] | None = None):
         outside = sorted(set(elements) - set(meta["elements"]))
         if outside:
             raise ValueError(f"fine-tuned model {model_dir} covers {meta['elements']}, not {outside}")
-    model = chgnet_inference_model()
+    model = chgnet_inference_model(_bond_cutoff(meta))
     model.load_state_dict(torch.load(model_dir / "weights.pt", map_location="cpu", weights_only=True))
     model.eval()
     return model, meta

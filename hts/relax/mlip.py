@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib.metadata import version
 
 __all__ = ["OFFLINE_MODELS", "chgnet_inference_model", "finetuned_meta", "get_calculator", "is_finetuned", "model_version",
-           "set_torch_threads", "weights_md5"]
+           "set_torch_threads", "weights_md5", "with_bond_cutoff"]
 
 # name -> (package, loader description)
 OFFLINE_MODELS = {
@@ -35,7 +35,17 @@ def set_torch_threads(n: int | None) -> None:
         os.environ["OMP_NUM_THREADS"] = str(n)
 
 
-def chgnet_inference_model():
+def with_bond_cutoff(model, bond_graph_cutoff_A: float):
+    """``model`` (a CHGNet) with its three-body (bond-graph) cutoff set to ``bond_graph_cutoff_A``, weights kept;
+    the same model when it already has it. Its graph converter and radial basis follow the cutoff."""
+    if float(model.model_args["bond_graph_cutoff"]) == float(bond_graph_cutoff_A):
+        return model
+    out = type(model)(**(model.model_args | {"bond_graph_cutoff": bond_graph_cutoff_A}))
+    out.load_state_dict(model.state_dict())
+    return out
+
+
+def chgnet_inference_model(bond_graph_cutoff_A: float = 3.0):
     """The pretrained CHGNet whose forces (eV/A) and stress (GPa) take one ``autograd.grad`` call.
 
     Stock CHGNet differentiates the energy twice (forces, then stress), each time with
@@ -62,7 +72,7 @@ def chgnet_inference_model():
                 pred["s"] = [gr * sc for gr, sc in zip(grads[len(positions):], scale, strict=True)]
             return pred
 
-    return InferenceCHGNet.load(verbose=False)
+    return with_bond_cutoff(InferenceCHGNet.load(verbose=False), bond_graph_cutoff_A)
 
 
 @lru_cache(maxsize=4)

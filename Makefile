@@ -55,8 +55,9 @@ clean-demo:
 # the shipped prescreen potential, two members (a committee), each in two stages: (1) CHGNet fine-tuned on the committed
 # pw.x labels (data/potential/labels.jsonl) into build/potential/stage1-sN; (2) continued from those weights with the
 # frozen-phonon labels along stage 1's soft modes added (hts label --soft-modes), stage 1's held-out groups kept,
-# into data/potential/model and model-s1. Then measured on the held-out prototypes (docs/potential.md). About 55 min
-# per member on 2 cores.
+# into data/potential/model and model-s1. Then measured on the held-out prototypes (docs/potential.md). 55-61 min
+# per member on 2 cores (measured). The shipped weights' stage 1 predates the per-atom starting offsets (session 24),
+# so a rebuild is the same recipe, not the same bytes.
 STAGE1_ARGS   ?= --epochs 18 --max-pressure 350 --threads 2
 STAGE2_ARGS   ?= --epochs 6 --lr 5e-4 --max-pressure 350 --threads 2
 STAGE2_LABELS := data/potential/labels.jsonl data/potential/labels-soft-modes.jsonl

@@ -43,15 +43,14 @@ def main() -> None:
     from chgnet.model import CHGNet
 
     from hts.potential.finetune import read_label_files, within_pressure
+    from hts.relax.mlip import with_bond_cutoff
 
     torch.set_num_threads(args.threads)
     labels = within_pressure(read_label_files(FILES, "psl-us-pbe"), 350.0)
     base = CHGNet.load(verbose=False)
     models, angles, graphs = {}, {}, {}
     for cut in (3.0, args.cutoff):
-        m = CHGNet(**(base.model_args | {"bond_graph_cutoff": cut}))
-        m.load_state_dict(base.state_dict())
-        models[cut] = m
+        models[cut] = m = with_bond_cutoff(base, cut)
         g = [m.graph_converter(r["structure"]) for r in labels]
         angles[cut] = sum(int(x.bond_graph.shape[0]) for x in g)
         graphs[cut] = [g[i] for i in random.Random(0).sample(range(len(g)), min(args.n, len(g)))]

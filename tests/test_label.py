@@ -323,7 +323,7 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert json.loads((stage2 / "model.json").read_text())["settings"]["start_from"] == str(out)
     with pytest.raises(ValueError, match="no weights.pt"):
         train(export, tmp_path / "x", FinetuneSettings(epochs=1, family="gth-pbe", start_from=str(tmp_path)), threads=1)
-    # a shorter three-body cutoff travels with the model: trained, saved, loaded, and kept through a second stage
+    # a shorter three-body cutoff travels with the model: trained, saved and loaded; a second stage at another refused
     short = tmp_path / "model-2.5A"
     meta_c = train(export, short, FinetuneSettings(epochs=1, batch_size=4, family="gth-pbe", bond_graph_cutoff_A=2.5),
                    threads=1)

@@ -55,10 +55,10 @@ clean-demo:
 # the shipped prescreen potential, two members (a committee), each in two stages: (1) CHGNet fine-tuned on the committed
 # pw.x labels (data/potential/labels.jsonl) into build/potential/stage1-sN; (2) continued from those weights with the
 # frozen-phonon labels along stage 1's soft modes added (hts label --soft-modes), stage 1's held-out groups kept,
-# into data/potential/model and model-s1. Then measured on the held-out prototypes (docs/potential.md). 55-61 min
-# per member on 2 cores (measured). The shipped weights' stage 1 predates the per-atom starting offsets (session 24),
-# so a rebuild is the same recipe, not the same bytes.
-STAGE1_ARGS   ?= --epochs 18 --max-pressure 350 --threads 2
+# into data/potential/model and model-s1. Then measured on the held-out prototypes (docs/potential.md). 55-63 min
+# per member on 2 cores (measured). Stage 1 starts from energy offsets fit on total energies (--start-offsets total),
+# as the shipped members' stage 1 was (session 18): on this machine member 0 comes out the shipped bytes (session 30).
+STAGE1_ARGS   ?= --epochs 18 --max-pressure 350 --threads 2 --start-offsets total
 STAGE2_ARGS   ?= --epochs 6 --lr 5e-4 --max-pressure 350 --threads 2
 STAGE2_LABELS := data/potential/labels.jsonl data/potential/labels-soft-modes.jsonl
 potential: setup

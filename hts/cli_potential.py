@@ -44,7 +44,8 @@ def _cmd_finetune(args) -> int:
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
                                 wall_max_pressure_GPa=args.wall_max_pressure, wall_energies=not args.wall_stress_only,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
-                                start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff)
+                                start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
+                                start_offset_fit=args.start_offsets)
     try:
         meta = train([Path(f) for f in args.labels], Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
@@ -82,6 +83,9 @@ def add_potential_commands(sub) -> None:
                    help="continue from a saved model's weights instead of stock CHGNet (a second training stage)")
     p.add_argument("--bond-cutoff", type=float, default=d.bond_graph_cutoff_A, metavar="A",
                    help="CHGNet's three-body cutoff; shorter trains faster (the model and its relaxations keep it)")
+    p.add_argument("--start-offsets", choices=("per_atom", "total"), default=d.start_offset_fit,
+                   help="fit of the energy offsets the labels are shifted by before training (total: the shipped "
+                        "members' first stage, trained before session 24); the saved offsets are per atom either way")
     p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")
     p.add_argument("--refit-offsets", action="store_true",
                    help="train nothing: fit the per-element energy offsets of the model in --out again on the labels "

@@ -168,11 +168,16 @@ def test_label_files_read_in_order_once_per_id(tmp_path):
 
 def test_energy_offsets_are_fit_per_atom():
     """A one-atom cell 1 eV off and a four-atom cell exact: per atom the offset splits the difference (0.5 eV);
-    a fit of total energies would let the big cell win (1/17 eV) and leave the small one 0.94 eV/atom off."""
+    a fit of total energies (the shipped first stage's start, ``--start-offsets total``) lets the big cell win:
+    mu minimises (1 - mu)^2 + (4 mu)^2, so mu = 1/17 eV and the small cell stays 0.94 eV/atom off."""
+    from hts.cli import main
     from hts.potential.finetune import fit_offsets
 
     labels = [{"species": ["Mg"], "energy_eV": 1.0}, {"species": ["Mg"] * 4, "energy_eV": 0.0}]
     assert fit_offsets(labels, [0.0, 0.0])["Mg"] == pytest.approx(0.5)
+    assert fit_offsets(labels, [0.0, 0.0], per_atom=False)["Mg"] == pytest.approx(1 / 17)
+    with pytest.raises(SystemExit):  # argparse refuses any other fit before a label is read
+        main(["finetune", "--out", "x", "--start-offsets", "mean"])
 
 
 @pytest.mark.dft

@@ -62,6 +62,9 @@ class FinetuneSettings:
     # CHGNet): a second stage, which keeps that model's held-out groups (val_share and seed then do not split)
     bond_graph_cutoff_A: float = 3.0  # CHGNet's three-body cutoff (stock 3 A); a shorter one cuts the bond angles that
     # set an epoch's cost (2.5 A: a third of them on the labels, benchmarks/bond_cutoff_cost.py); the model keeps it
+    start_offset_fit: str = "per_atom"  # how the offsets the labels are shifted by before training are fit: "per_atom"
+    # or "total" (total energies, as before session 24: the shipped members' first stage was trained so); the offsets
+    # saved after training are fit per atom either way
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -136,15 +139,16 @@ def split_by_groups(labels: list[dict], held_out: set[str]) -> tuple[list[int], 
     return train, val
 
 
-def fit_offsets(labels: list[dict], model_energies_eV: list[float]) -> dict[str, float]:
+def fit_offsets(labels: list[dict], model_energies_eV: list[float], per_atom: bool = True) -> dict[str, float]:
     """Per-element offsets mu (eV/atom) minimising sum ((E_dft - E_model - sum_el n_el mu_el) / n)^2.
 
-    Per atom, as the training loss and the benchmarks measure energies: a fit of total energies lets the many-atom
-    cells pull the offsets and leaves the one-atom element cells hundreds of meV/atom off (session 24)."""
+    Per atom, as the training loss and the benchmarks measure energies: a fit of total energies (``per_atom=False``,
+    n = 1) lets the many-atom cells pull the offsets and leaves the one-atom element cells hundreds of meV/atom off
+    (session 24)."""
     elements = sorted({s for r in labels for s in r["species"]})
     a = np.array([[r["species"].count(e) for e in elements] for r in labels], dtype=float)
     b = np.array([r["energy_eV"] - em for r, em in zip(labels, model_energies_eV)])
-    n = a.sum(axis=1)
+    n = a.sum(axis=1) if per_atom else np.ones(len(labels))
     mu, *_ = np.linalg.lstsq(a / n[:, None], b / n, rcond=None)
     return {e: float(m) for e, m in zip(elements, mu)}
 
@@ -306,7 +310,10 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     no_energy = energy_free(labels, asdict(settings))
     train_labels = [labels[i] for i in tr]
     fit_labels = [r for r in train_labels if r["id"] not in no_energy]
-    offsets = fit_offsets(fit_labels, total_energies(model, fit_labels))  # training labels only: validation unseen
+    if settings.start_offset_fit not in ("per_atom", "total"):
+        raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: per_atom or total")
+    offsets = fit_offsets(fit_labels, total_energies(model, fit_labels),  # training labels only: validation unseen
+                          per_atom=settings.start_offset_fit == "per_atom")
 
     from chgnet.data.dataset import collate_graphs
 

@@ -282,6 +282,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
 
     from hts.relax.mlip import with_bond_cutoff
 
+    if settings.start_offset_fit not in ("per_atom", "total"):  # refused before any label is read
+        raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: per_atom or total")
     start = Path(settings.start_from) if settings.start_from else None
     if start and not (start / "weights.pt").is_file():  # refused before any label is read
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
@@ -310,8 +312,6 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     no_energy = energy_free(labels, asdict(settings))
     train_labels = [labels[i] for i in tr]
     fit_labels = [r for r in train_labels if r["id"] not in no_energy]
-    if settings.start_offset_fit not in ("per_atom", "total"):
-        raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: per_atom or total")
     offsets = fit_offsets(fit_labels, total_energies(model, fit_labels),  # training labels only: validation unseen
                           per_atom=settings.start_offset_fit == "per_atom")
 

@@ -62,6 +62,7 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--labels", nargs="+", default=["data/potential/labels.jsonl"],
                    help="label files (hts label --export), read in order; a second stage adds new ones")
     p.add_argument("--out", required=True, help="model directory (weights.pt + model.json)")
+    from hts.potential.finetune import START_OFFSET_FITS
     from hts.potential.finetune import FinetuneSettings as d
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--lr", type=float, default=d.learning_rate)
@@ -83,7 +84,7 @@ def add_potential_commands(sub) -> None:
                    help="continue from a saved model's weights instead of stock CHGNet (a second training stage)")
     p.add_argument("--bond-cutoff", type=float, default=d.bond_graph_cutoff_A, metavar="A",
                    help="CHGNet's three-body cutoff; shorter trains faster (the model and its relaxations keep it)")
-    p.add_argument("--start-offsets", choices=("per_atom", "total"), default=d.start_offset_fit,
+    p.add_argument("--start-offsets", choices=START_OFFSET_FITS, default=d.start_offset_fit,
                    help="fit of the energy offsets the labels are shifted by before training (total: the shipped "
                         "members' first stage, trained before session 24); the saved offsets are per atom either way")
     p.add_argument("--family", default="psl-us-pbe", help="pseudopotential family of the labels to train on")

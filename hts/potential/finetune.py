@@ -27,12 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "FinetuneSettings", "energy_free", "energy_trained", "fit_offsets", "grouped_split",
-           "load_finetuned", "label_files", "read_label_files", "read_labels", "refit_offsets", "stress_sign_check",
-           "structure_data", "train", "training_labels"]
+__all__ = ["LAST_LAYERS", "START_OFFSET_FITS", "FinetuneSettings", "energy_free", "energy_trained", "fit_offsets",
+           "grouped_split", "load_finetuned", "label_files", "read_label_files", "read_labels", "refit_offsets",
+           "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
+START_OFFSET_FITS = ("per_atom", "total")  # FinetuneSettings.start_offset_fit: how the starting offsets are fit
 
 
 @dataclass(frozen=True)
@@ -282,8 +283,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
 
     from hts.relax.mlip import with_bond_cutoff
 
-    if settings.start_offset_fit not in ("per_atom", "total"):  # refused before any label is read
-        raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: per_atom or total")
+    if settings.start_offset_fit not in START_OFFSET_FITS:  # refused before any label is read
+        raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: one of {', '.join(START_OFFSET_FITS)}")
     start = Path(settings.start_from) if settings.start_from else None
     if start and not (start / "weights.pt").is_file():  # refused before any label is read
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")

@@ -27,7 +27,8 @@ class SubstitutionSettings(StrictBlock):
     """Substitutional ternaries from the shipped binary/ternary hydride prototypes."""
 
     enabled: bool = True
-    prototypes: list[str] | None = Field(None, min_length=1)  # None: every shipped prototype
+    # None: the library's DEFAULT_PROTOTYPES (the light-hydride types LiH rocksalt and AlH3 Pm-3n only when named)
+    prototypes: list[str] | None = Field(None, min_length=1)
     rules: list[Literal["identity", "z_neighbour", "same_group", "ionic_radius", "probability"]] = Field(min_length=1, default=[
         "identity",
         "z_neighbour",

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from pymatgen.core import Lattice, Structure
 
-__all__ = ["Prototype", "PROTOTYPES", "get_prototype", "prototype_structure"]
+__all__ = ["Prototype", "PROTOTYPES", "DEFAULT_PROTOTYPES", "get_prototype", "prototype_structure"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class Prototype:
     reference: str
     doi: str
     metal_sites: tuple[str, ...] = field(default=())  # species playing the "metal" role
+    # drawn by the substitution generator unless a config lists its prototypes; False for the light-hydride
+    # structure types added for the potential's labels (a campaign names them in ``substitution.prototypes``)
+    in_default_search: bool = True
 
     def structure(self) -> Structure:
         return prototype_structure(self.name)
@@ -92,8 +95,22 @@ PROTOTYPES: dict[str, Prototype] = {
             120.0, "A15-type metal sublattice; J. Guo et al., Natl. Sci. Rev. 11, nwad241 (2024)",
             "10.1093/nsr/nwad241", ("La",),
         ),
+        Prototype(
+            "LiH_Fm-3m_rocksalt", "LiH", "Fm-3m", 225, (3.40, 3.40, 3.40, 90, 90, 90),
+            (("Li", "4a", (0, 0, 0)), ("H", "4b", (0.5, 0.5, 0.5))),
+            100.0, "rocksalt (B1) type, stable in experiment to 250 GPa; A. Lazicki et al., Phys. Rev. B 85, 054103 (2012)",
+            "10.1103/PhysRevB.85.054103", ("Li",), in_default_search=False,
+        ),
+        Prototype(
+            "AlH3_Pm-3n", "AlH3", "Pm-3n", 223, (3.10, 3.10, 3.10, 90, 90, 90),
+            (("Al", "2a", (0, 0, 0)), ("H", "6c", (0.25, 0, 0.5))),
+            110.0, "metallic cubic phase above 100 GPa (A15 type); I. Goncharenko et al., Phys. Rev. Lett. 100, 045504 (2008)",
+            "10.1103/PhysRevLett.100.045504", ("Al",), in_default_search=False,
+        ),
     ]
 }
+
+DEFAULT_PROTOTYPES = tuple(sorted(n for n, p in PROTOTYPES.items() if p.in_default_search))
 
 
 @lru_cache(maxsize=None)

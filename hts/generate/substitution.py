@@ -23,7 +23,7 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Element, Species, Structure
 
 from hts.generate.candidate import GeneratedStructure
-from hts.generate.prototypes import PROTOTYPES, prototype_structure
+from hts.generate.prototypes import DEFAULT_PROTOTYPES, PROTOTYPES, prototype_structure
 
 __all__ = ["substitution_rule", "substitution_candidates"]
 
@@ -103,13 +103,14 @@ def substitution_candidates(
     radius_tol: float = 0.15,
     prob_threshold: float = 1.0,
 ) -> tuple[list[GeneratedStructure], list[GeneratedStructure]]:
-    """(ternary-or-higher candidates, binary hydrides) for a system such as "La-Y-H".
+    """(ternary-or-higher candidates, binary hydrides) for a system such as "La-Y-H", from ``prototypes``
+    (default: the library's ``DEFAULT_PROTOTYPES``).
 
     Binary hydrides (every allowed full substitution of a one-metal prototype) are
     returned separately: they are the sub-binary hull references.
     """
     metals = [e for e in system.split("-") if e != "H"]
-    names = prototypes or sorted(PROTOTYPES)
+    names = prototypes or list(DEFAULT_PROTOTYPES)
     matcher = StructureMatcher()
     ternaries: list[GeneratedStructure] = []
     binaries: list[GeneratedStructure] = []

@@ -62,7 +62,9 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     hydrides), or with ``volumes`` (:class:`hts.label.volumes.CalibratedVolumes`) the volumes its earlier labels
     give (recorded as ``volume_recipe`` in the origin, so those are new configurations); the label's own DFT
     pressure is what counts. ``sources`` picks element phases, binary prototypes and ternary ones (two metals of
-    ``elements`` on a prototype's metal sites, as the substitution generator decorates them)."""
+    ``elements`` on a prototype's metal sites, as the substitution generator decorates them). Every prototype of
+    the library is used, the light-hydride ones a campaign does not draw by default included."""
+    from hts.generate.prototypes import PROTOTYPES
     from hts.generate.substitution import substitution_candidates
     from hts.generate.volume import target_volume
     from hts.stability.references import element_references
@@ -70,13 +72,13 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     binaries = []
     if prototypes and "prototype" in sources:
         for el in sorted(set(elements) - {"H"}):
-            _, found = substitution_candidates(f"{el}-H", rules=PROTOTYPE_RULES, max_atoms=max_atoms)
+            _, found = substitution_candidates(f"{el}-H", sorted(PROTOTYPES), PROTOTYPE_RULES, max_atoms)
             binaries += found
     if "ternary" in sources:
         metals = sorted(set(elements) - {"H"})
         for i, a in enumerate(metals):
             for b in metals[i + 1:]:
-                found, _ = substitution_candidates(f"{a}-{b}-H", rules=PROTOTYPE_RULES, max_atoms=max_atoms)
+                found, _ = substitution_candidates(f"{a}-{b}-H", sorted(PROTOTYPES), PROTOTYPE_RULES, max_atoms)
                 binaries += found
     out, seen = [], set()
     for p in pressures:

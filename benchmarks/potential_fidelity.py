@@ -32,7 +32,9 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "potential_fidelit
 
 def predict(model, labels: list[dict]) -> list[dict]:
     """[{e_eV (total), f, p_GPa}] of a CHGNet model for each label's structure."""
-    preds = model.predict_structure([r["structure"] for r in labels], task="efs", batch_size=8)
+    # two cells a batch: a batch of 8 of the small dense light-hydride cells (labels-light-prototypes.jsonl)
+    # grew past 13 GB in the stress backward pass, where each alone takes under 0.1 GB more than the model
+    preds = model.predict_structure([r["structure"] for r in labels], task="efs", batch_size=2)
     return [{"e_eV": float(p["e"]) * len(r["species"]), "f": np.asarray(p["f"]),
              "p_GPa": float(-np.trace(np.asarray(p["s"])) / 3)} for r, p in zip(labels, preds)]
 

@@ -57,8 +57,8 @@ clean-demo:
 # energies (--start-offsets total, as in session 18); (2) continued from those weights with the frozen-phonon labels
 # along stage 1's soft modes added (hts label --soft-modes), stage 1's held-out groups kept, into data/potential/model
 # and model-s1, the two members side by side on one thread each. Then measured on the held-out prototypes
-# (docs/potential.md). About 110 min on 2 cores for both. On this machine member 0 came out the shipped bytes (session
-# 30); the thread counts are part of the recipe (other counts give other bytes).
+# (docs/potential.md). About 110 min on 2 cores for both. On this machine both members came out the shipped bytes
+# (sessions 30 and 31); the thread counts are part of the recipe (other counts give other bytes).
 STAGE1_ARGS   ?= --epochs 18 --max-pressure 350 --threads 2 --start-offsets total
 STAGE2_ARGS   ?= --epochs 6 --lr 5e-4 --max-pressure 350 --threads 1
 STAGE2_LABELS := data/potential/labels.jsonl data/potential/labels-soft-modes.jsonl

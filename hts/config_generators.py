@@ -27,7 +27,7 @@ class SubstitutionSettings(StrictBlock):
     """Substitutional ternaries from the shipped binary/ternary hydride prototypes."""
 
     enabled: bool = True
-    # None: the library's DEFAULT_PROTOTYPES (the light-hydride types LiH rocksalt and AlH3 Pm-3n only when named)
+    # None: the library's DEFAULT_PROTOTYPES (a prototype with in_default_search False is drawn only when named)
     prototypes: list[str] | None = Field(None, min_length=1)
     rules: list[Literal["identity", "z_neighbour", "same_group", "ionic_radius", "probability"]] = Field(min_length=1, default=[
         "identity",

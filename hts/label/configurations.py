@@ -69,16 +69,16 @@ def label_configurations(elements: list[str], pressures: list[float], strains=(-
     from hts.generate.volume import target_volume
     from hts.stability.references import element_references
 
-    binaries = []
+    binaries, names = [], sorted(PROTOTYPES)
     if prototypes and "prototype" in sources:
         for el in sorted(set(elements) - {"H"}):
-            _, found = substitution_candidates(f"{el}-H", sorted(PROTOTYPES), PROTOTYPE_RULES, max_atoms)
+            _, found = substitution_candidates(f"{el}-H", names, PROTOTYPE_RULES, max_atoms)
             binaries += found
     if "ternary" in sources:
         metals = sorted(set(elements) - {"H"})
         for i, a in enumerate(metals):
             for b in metals[i + 1:]:
-                found, _ = substitution_candidates(f"{a}-{b}-H", sorted(PROTOTYPES), PROTOTYPE_RULES, max_atoms)
+                found, _ = substitution_candidates(f"{a}-{b}-H", names, PROTOTYPE_RULES, max_atoms)
                 binaries += found
     out, seen = [], set()
     for p in pressures:

@@ -43,6 +43,7 @@ def _cmd_finetune(args) -> int:
                                 energy_loss_ratio=args.energy_weight,
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
                                 wall_max_pressure_GPa=args.wall_max_pressure, wall_energies=not args.wall_stress_only,
+                                wall_weight=args.wall_weight,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
                                 start_offset_fit=args.start_offsets)
@@ -75,6 +76,9 @@ def add_potential_commands(sub) -> None:
                    help="GPa; cells of one element other than H are kept up to it instead (the repulsive wall)")
     p.add_argument("--wall-stress-only", action="store_true",
                    help="train the wall cells beyond --max-pressure on forces and stresses only, not energies")
+    from hts.potential.finetune import WALL_WEIGHTS
+    p.add_argument("--wall-weight", choices=WALL_WEIGHTS, default=d.wall_weight,
+                   help="relative: a wall cell beyond --max-pressure weighs (max-pressure / |P|)^2 in the loss")
     p.add_argument("--last-layers", action="store_true", help="train only the last convolutions and the readout")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="also varies the validation split: seeds 0, 1, ... make a committee")

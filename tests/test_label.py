@@ -297,12 +297,40 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     loss = trainer.criterion(targets, pred)
     no_e = CombinedLoss(target_str="fs", stress_loss_ratio=0.01)(targets, pred)["loss"]  # forces and stress only
     assert float(loss["loss"]) == pytest.approx(float(no_e), rel=1e-6) and float(no_e) > 0
+    # --wall-weight relative: a wall cell beyond p_mid weighs (p_mid / |P|)^2, and its loss gradient scales by it
+    from hts.potential.finetune import loss_weights
+
+    wts = loss_weights(walled, {"max_pressure_GPa": p_mid, "wall_weight": "relative"})
+    assert set(wts) == free and loss_weights(walled, {"max_pressure_GPa": p_mid}) == {}
+    w = np.array([(p_mid / abs(r["pressure_GPa"])) ** 2 for r in beyond])
+    assert np.allclose([wts[r["id"]] for r in beyond], w) and (w < 1).all()
+    _, wtargets = collate_graphs([structure_data(beyond, {"H": 0.0, "Li": 0.0}, weights=wts)[i]
+                                  for i in range(len(beyond))])
+
+    def gradients(targets):
+        leaf = {"e": pred["e"].detach().clone().requires_grad_(),
+                "f": [f.detach().clone().requires_grad_() for f in pred["f"]],
+                "s": [s.detach().clone().requires_grad_() for s in pred["s"]]}
+        trainer.criterion(dict(targets), leaf)["loss"].backward()
+        return leaf["e"].grad.numpy(), [float(s.grad.abs().sum()) for s in leaf["s"]]
+
+    ge_w, gs_w = gradients(wtargets)
+    ge, gs = gradients({k: v for k, v in wtargets.items() if k != "w"})
+    assert np.allclose(ge_w, w * ge, rtol=1e-4) and np.abs(ge).min() > 0
+    assert np.allclose(gs_w, w * np.array(gs), rtol=1e-4) and min(gs) > 0
 
     out = tmp_path / "model"
     meta = train(export, out, FinetuneSettings(epochs=2, batch_size=4, family="gth-pbe"), threads=1)
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0
     assert sorted(meta["train_ids"] + meta["val_ids"]) == sorted(r["id"] for r in labels)
     assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
+    # the weighted wall through CHGNet's Trainer (the weights ride in the batches' targets)
+    wall_meta = train(export, tmp_path / "walled", FinetuneSettings(
+        epochs=1, batch_size=4, family="gth-pbe", max_pressure_GPa=p_mid, wall_max_pressure_GPa=1e4,
+        wall_weight="relative", val_share=0), threads=1)
+    assert wall_meta["n_train"] == len(walled) and wall_meta["settings"]["wall_weight"] == "relative"
+    with pytest.raises(ValueError, match="wall_weight 'heavy'"):
+        train(export, tmp_path / "bad", FinetuneSettings(family="gth-pbe", wall_weight="heavy"), threads=1)
     # hts finetune --refit-offsets: offsets spoiled by hand come back to the training's per-atom fit, weights untouched
     from hts.cli import main
 

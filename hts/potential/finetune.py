@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LAST_LAYERS", "START_OFFSET_FITS", "FinetuneSettings", "energy_free", "energy_trained", "fit_offsets",
-           "grouped_split", "load_finetuned", "label_files", "read_label_files", "read_labels", "refit_offsets",
-           "stress_sign_check", "structure_data", "train", "training_labels"]
+__all__ = ["LAST_LAYERS", "START_OFFSET_FITS", "WALL_WEIGHTS", "FinetuneSettings", "energy_free", "energy_trained",
+           "fit_offsets", "grouped_split", "load_finetuned", "label_files", "loss_weights", "read_label_files",
+           "read_labels", "refit_offsets", "stress_sign_check", "structure_data", "train", "training_labels"]
 
 
 LAST_LAYERS = ("atom_conv_layers.3", "bond_conv_layers.2", "mlp", "composition_model")
@@ -59,6 +59,9 @@ class FinetuneSettings:
     # collapse of Ba, Y and La phases, and with one or two atoms they cost little per epoch
     wall_energies: bool = True  # False: the wall cells beyond max_pressure_GPa train forces and stresses only; their
     # energies, eV away from the screening range, then pull neither the energy fit nor the per-element offsets
+    wall_weight: str = "equal"  # "relative": each wall cell beyond max_pressure_GPa weighs (max_pressure / |P|)^2 in
+    # every loss term, so its errors count relative to its pressure (under MSE a 5 % stress error at 1000 GPa would
+    # otherwise weigh 8x one at 350 GPa, and the wall would set the fit in the screening range)
     start_from: str | None = None  # a saved model directory whose weights training continues from (None: stock
     # CHGNet): a second stage, which keeps that model's held-out groups (val_share and seed then do not split)
     bond_graph_cutoff_A: float = 3.0  # CHGNet's three-body cutoff (stock 3 A); a shorter one cuts the bond angles that
@@ -200,15 +203,26 @@ def stress_sign_check(model=None) -> float:
 
 
 def structure_data(labels: list[dict], offsets: dict[str, float], no_energy: set[str] = frozenset(),
-                   graph_converter=None):
+                   graph_converter=None, weights: dict[str, float] | None = None):
     """CHGNet's training set of ``labels``: energies per atom on the model's scale (offsets removed), forces, and
     stresses handed over in the VASP convention StructureData expects (kbar, positive under compression: it
     multiplies by -0.1 to get GPa with ASE's sign), so its targets are the labels' GPa stresses unchanged.
     Labels whose id is in ``no_energy`` get a NaN energy, which CHGNet's loss leaves out. ``graph_converter``: the
-    model's (its cutoffs); None is CHGNet's default (6 and 3 A)."""
+    model's (its cutoffs); None is CHGNet's default (6 and 3 A). ``weights`` (by id, default 1): each item's
+    targets also carry its loss weight under ``w``."""
     from chgnet.data.dataset import StructureData
 
-    return StructureData([r["structure"] for r in labels],
+    cls = StructureData
+    if weights:
+        import torch
+
+        w = [float(weights.get(r["id"], 1.0)) for r in labels]
+
+        class cls(StructureData):  # noqa: N801 - the weight rides with the targets through collate_graphs
+            def __getitem__(self, idx):
+                graph, targets = super().__getitem__(idx)
+                return graph, {**targets, "w": torch.tensor(w[int(self.keys[idx])])}
+    return cls([r["structure"] for r in labels],
                          [float("nan") if r["id"] in no_energy else shifted_energy(r, offsets) / len(r["species"])
                           for r in labels],
                          [r["forces_eV_A"] for r in labels],
@@ -244,14 +258,48 @@ def energy_trained(labels: list[dict], meta: dict) -> list[dict]:
     return [r for r in labels if r["id"] in train_ids and r["id"] not in no_energy]
 
 
+WALL_WEIGHTS = ("equal", "relative")
+
+
+def loss_weights(labels: list[dict], settings: dict) -> dict[str, float]:
+    """Per-label loss weights of a model with these settings (``asdict(FinetuneSettings)``), by id; only labels
+    whose weight is not 1 are listed: with ``wall_weight`` "relative", the wall cells beyond ``max_pressure_GPa``
+    weigh (max_pressure_GPa / |P|)^2."""
+    if settings.get("wall_weight", "equal") == "equal":
+        return {}
+    p_max = settings["max_pressure_GPa"]
+    return {r["id"]: (p_max / abs(r["pressure_GPa"])) ** 2 for r in labels
+            if _is_wall(r) and abs(r["pressure_GPa"]) > p_max}
+
+
+def _weighted(targets: dict, prediction: dict) -> dict:
+    """Targets moved towards the prediction so that each structure's squared-error gradient is scaled by its weight
+    ``targets["w"]`` (t' = p + w (t - p), p detached): per-label weights under CHGNet's unweighted MSE."""
+    import torch
+
+    w = targets.pop("w", None)
+    if w is None:
+        return targets
+    w = torch.stack([torch.as_tensor(x, dtype=prediction["e"].dtype) for x in w])
+    out = dict(targets)
+    pe = prediction["e"].detach()
+    out["e"] = pe + w * (targets["e"] - pe)
+    for key in ("f", "s"):
+        if key in targets and key in prediction:
+            out[key] = [p.detach() + wi * (t - p.detach()) for t, p, wi in zip(targets[key], prediction[key], w)]
+    return out
+
+
 def _masked_energy_loss(trainer) -> None:
     """CHGNet's loss skips NaN energy targets, but a batch with none left would make the loss NaN: such a batch gets
-    the prediction itself as its target (zero loss, zero gradient). The Trainer's own loss is wrapped, settings kept."""
+    the prediction itself as its target (zero loss, zero gradient). Per-label weights (``targets["w"]``, see
+    ``loss_weights``) are applied first. The Trainer's own loss is wrapped, settings kept."""
     import torch
 
     forward = trainer.criterion.forward
 
     def masked(targets, prediction):
+        targets = _weighted(targets, prediction)
         if bool(torch.isnan(targets["e"]).all()):
             targets = {**targets, "e": prediction["e"].detach()}
         return forward(targets, prediction)
@@ -285,6 +333,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
 
     if settings.start_offset_fit not in START_OFFSET_FITS:  # refused before any label is read
         raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: one of {', '.join(START_OFFSET_FITS)}")
+    if settings.wall_weight not in WALL_WEIGHTS:  # refused before any label is read
+        raise ValueError(f"wall_weight {settings.wall_weight!r}: one of {', '.join(WALL_WEIGHTS)}")
     start = Path(settings.start_from) if settings.start_from else None
     if start and not (start / "weights.pt").is_file():  # refused before any label is read
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
@@ -318,7 +368,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
 
     from chgnet.data.dataset import collate_graphs
 
-    train_loader = DataLoader(structure_data(train_labels, offsets, no_energy, model.graph_converter),
+    weights = loss_weights(train_labels, asdict(settings))
+    train_loader = DataLoader(structure_data(train_labels, offsets, no_energy, model.graph_converter, weights),
                               batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
     val_loader = DataLoader(structure_data([labels[i] for i in logged], offsets, no_energy, model.graph_converter),
                             batch_size=settings.batch_size, collate_fn=collate_graphs)

@@ -81,7 +81,7 @@ def main() -> None:
             model, meta = load_finetuned(out)
     s = meta["settings"]
     labels = within_pressure(read_label_files(label_files(meta), s["family"]), s["max_pressure_GPa"],
-                             s.get("wall_max_pressure_GPa"))
+                             s.get("wall_max_pressure_GPa"), s.get("wall_hydrogen", False))
     groups = set(meta["train_groups"])
     off = meta["offsets_eV_per_atom"]
     held = [r for r in labels if label_group(r) not in groups]

@@ -43,7 +43,7 @@ def _cmd_finetune(args) -> int:
                                 energy_loss_ratio=args.energy_weight,
                                 stress_loss_ratio=args.stress_weight, max_pressure_GPa=args.max_pressure,
                                 wall_max_pressure_GPa=args.wall_max_pressure, wall_energies=not args.wall_stress_only,
-                                wall_weight=args.wall_weight,
+                                wall_weight=args.wall_weight, wall_hydrogen=args.wall_hydrogen,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
                                 start_offset_fit=args.start_offsets)
@@ -76,6 +76,7 @@ def add_potential_commands(sub) -> None:
                    help="GPa; cells of one element other than H are kept up to it instead (the repulsive wall)")
     p.add_argument("--wall-stress-only", action="store_true",
                    help="train the wall cells beyond --max-pressure on forces and stresses only, not energies")
+    p.add_argument("--wall-hydrogen", action="store_true", help="hydrogen's one-element cells join the wall too")
     from hts.potential.finetune import WALL_WEIGHTS
     p.add_argument("--wall-weight", choices=WALL_WEIGHTS, default=d.wall_weight,
                    help="relative: a wall cell beyond --max-pressure weighs (max-pressure / |P|)^2 in the loss")

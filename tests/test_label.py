@@ -166,6 +166,19 @@ def test_label_files_read_in_order_once_per_id(tmp_path):
     assert label_files({"labels_files": [str(a), str(b)]}) == [a, b] and label_files({"labels_file": str(a)}) == [a]
 
 
+def test_wall_cells_are_one_element_cells_hydrogen_only_when_asked():
+    from hts.potential.finetune import loss_weights, within_pressure
+
+    cells = [{"id": i, "species": sp, "pressure_GPa": p} for i, (sp, p) in enumerate(
+        ((["H", "H"], 700.0), (["Li"], 700.0), (["Li", "H"], 700.0), (["H"], 100.0), (["Li"], 1200.0)))]
+    assert within_pressure(cells, 350.0) == [cells[3]]
+    assert within_pressure(cells, 350.0, 1000.0) == [cells[1], cells[3]]
+    assert within_pressure(cells, 350.0, 1000.0, wall_hydrogen=True) == [cells[0], cells[1], cells[3]]
+    relative = {"max_pressure_GPa": 350.0, "wall_weight": "relative"}
+    assert loss_weights(cells[:4], relative) == {1: pytest.approx(0.25)}
+    assert loss_weights(cells[:4], {**relative, "wall_hydrogen": True}) == {0: pytest.approx(0.25), 1: pytest.approx(0.25)}
+
+
 def test_energy_offsets_are_fit_per_atom():
     """A one-atom cell 1 eV off and a four-atom cell exact: per atom the offset splits the difference (0.5 eV);
     a fit of total energies (the shipped first stage's start, ``--start-offsets total``) lets the big cell win:

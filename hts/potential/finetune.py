@@ -59,6 +59,7 @@ class FinetuneSettings:
     # collapse of Ba, Y and La phases, and with one or two atoms they cost little per epoch
     wall_energies: bool = True  # False: the wall cells beyond max_pressure_GPa train forces and stresses only; their
     # energies, eV away from the screening range, then pull neither the energy fit nor the per-element offsets
+    wall_hydrogen: bool = False  # True: hydrogen's one-element cells are wall cells too
     wall_weight: str = "equal"  # "relative": each wall cell beyond max_pressure_GPa weighs (max_pressure / |P|)^2 in
     # every loss term, so its errors count relative to its pressure (under MSE a 5 % stress error at 1000 GPa would
     # otherwise weigh 8x one at 350 GPa, and the wall would set the fit in the screening range)
@@ -230,17 +231,19 @@ def structure_data(labels: list[dict], offsets: dict[str, float], no_energy: set
                          graph_converter=graph_converter)
 
 
-def _is_wall(label: dict) -> bool:
+def _is_wall(label: dict, hydrogen: bool = False) -> bool:
+    """A one-element cell: a wall cell (hydrogen's only with ``hydrogen``)."""
     species = set(label["species"])
-    return len(species) == 1 and species != {"H"}
+    return len(species) == 1 and (hydrogen or species != {"H"})
 
 
 def within_pressure(labels: list[dict], max_pressure_GPa: float,
-                    wall_max_pressure_GPa: float | None = None) -> list[dict]:
-    """The labels whose pressure magnitude is at most ``max_pressure_GPa``; cells of one element other than H up to
-    ``wall_max_pressure_GPa`` when it is given."""
+                    wall_max_pressure_GPa: float | None = None, wall_hydrogen: bool = False) -> list[dict]:
+    """The labels whose pressure magnitude is at most ``max_pressure_GPa``; cells of one element other than H (H too
+    with ``wall_hydrogen``) up to ``wall_max_pressure_GPa`` when it is given."""
     wall = max_pressure_GPa if wall_max_pressure_GPa is None else wall_max_pressure_GPa
-    return [r for r in labels if abs(r["pressure_GPa"]) <= (wall if _is_wall(r) else max_pressure_GPa)]
+    return [r for r in labels
+            if abs(r["pressure_GPa"]) <= (wall if _is_wall(r, wall_hydrogen) else max_pressure_GPa)]
 
 
 def energy_free(labels: list[dict], settings: dict) -> set[str]:
@@ -248,7 +251,8 @@ def energy_free(labels: list[dict], settings: dict) -> set[str]:
     wall cells beyond ``max_pressure_GPa`` when ``wall_energies`` is False."""
     if settings.get("wall_energies", True):
         return set()
-    return {r["id"] for r in labels if _is_wall(r) and abs(r["pressure_GPa"]) > settings["max_pressure_GPa"]}
+    h = settings.get("wall_hydrogen", False)
+    return {r["id"] for r in labels if _is_wall(r, h) and abs(r["pressure_GPa"]) > settings["max_pressure_GPa"]}
 
 
 def energy_trained(labels: list[dict], meta: dict) -> list[dict]:
@@ -269,7 +273,7 @@ def loss_weights(labels: list[dict], settings: dict) -> dict[str, float]:
         return {}
     p_max = settings["max_pressure_GPa"]
     return {r["id"]: (p_max / abs(r["pressure_GPa"])) ** 2 for r in labels
-            if _is_wall(r) and abs(r["pressure_GPa"]) > p_max}
+            if _is_wall(r, settings.get("wall_hydrogen", False)) and abs(r["pressure_GPa"]) > p_max}
 
 
 def _weighted(targets: dict, prediction: dict) -> dict:
@@ -311,7 +315,7 @@ def training_labels(paths, settings: FinetuneSettings) -> list[dict]:
     """The labels of one label file or several a model is trained on: ``ok``, of the settings' family, within its
     pressure bounds."""
     return within_pressure(read_label_files(paths, settings.family), settings.max_pressure_GPa,
-                           settings.wall_max_pressure_GPa)
+                           settings.wall_max_pressure_GPa, settings.wall_hydrogen)
 
 
 def training_hash(labels: list[dict]) -> str:

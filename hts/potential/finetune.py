@@ -224,11 +224,11 @@ def structure_data(labels: list[dict], offsets: dict[str, float], no_energy: set
                 graph, targets = super().__getitem__(idx)
                 return graph, {**targets, "w": torch.tensor(w[int(self.keys[idx])])}
     return cls([r["structure"] for r in labels],
-                         [float("nan") if r["id"] in no_energy else shifted_energy(r, offsets) / len(r["species"])
-                          for r in labels],
-                         [r["forces_eV_A"] for r in labels],
-                         stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False,
-                         graph_converter=graph_converter)
+               [float("nan") if r["id"] in no_energy else shifted_energy(r, offsets) / len(r["species"])
+                for r in labels],
+               [r["forces_eV_A"] for r in labels],
+               stresses=[(-10.0 * np.asarray(r["stress_GPa"])).tolist() for r in labels], shuffle=False,
+               graph_converter=graph_converter)
 
 
 def _is_wall(label: dict, hydrogen: bool = False) -> bool:

@@ -77,7 +77,7 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--wall-stress-only", action="store_true",
                    help="train the wall cells beyond --max-pressure on forces and stresses only, not energies")
     p.add_argument("--wall-hydrogen", action="store_true", help="hydrogen's one-element cells join the wall too")
-    from hts.potential.finetune import WALL_WEIGHTS
+    from hts.potential.wall import WALL_WEIGHTS
     p.add_argument("--wall-weight", choices=WALL_WEIGHTS, default=d.wall_weight,
                    help="relative: a wall cell beyond --max-pressure weighs (max-pressure / |P|)^2 in the loss")
     p.add_argument("--last-layers", action="store_true", help="train only the last convolutions and the readout")

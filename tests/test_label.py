@@ -167,7 +167,7 @@ def test_label_files_read_in_order_once_per_id(tmp_path):
 
 
 def test_wall_cells_are_one_element_cells_hydrogen_only_when_asked():
-    from hts.potential.finetune import loss_weights, within_pressure
+    from hts.potential.wall import loss_weights, within_pressure
 
     cells = [{"id": i, "species": sp, "pressure_GPa": p} for i, (sp, p) in enumerate(
         ((["H", "H"], 700.0), (["Li"], 700.0), (["Li", "H"], 700.0), (["H"], 100.0), (["Li"], 1200.0)))]
@@ -311,7 +311,7 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     no_e = CombinedLoss(target_str="fs", stress_loss_ratio=0.01)(targets, pred)["loss"]  # forces and stress only
     assert float(loss["loss"]) == pytest.approx(float(no_e), rel=1e-6) and float(no_e) > 0
     # --wall-weight relative: a wall cell beyond p_mid weighs (p_mid / |P|)^2, and its loss gradient scales by it
-    from hts.potential.finetune import loss_weights
+    from hts.potential.wall import loss_weights
 
     wts = loss_weights(walled, {"max_pressure_GPa": p_mid, "wall_weight": "relative"})
     assert set(wts) == free and loss_weights(walled, {"max_pressure_GPa": p_mid}) == {}

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-__all__ = ["WALL_WEIGHTS", "energy_free", "is_wall_cell", "loss_weights", "weighted_targets", "within_pressure"]
+__all__ = ["WALL_WEIGHTS", "beyond_range", "energy_free", "is_wall_cell", "loss_weights", "weighted_targets",
+           "within_pressure"]
 
 
 def is_wall_cell(label: dict, hydrogen: bool = False) -> bool:
@@ -21,13 +22,18 @@ def within_pressure(labels: list[dict], max_pressure_GPa: float,
             if abs(r["pressure_GPa"]) <= (wall if is_wall_cell(r, wall_hydrogen) else max_pressure_GPa)]
 
 
+def beyond_range(labels: list[dict], settings: dict) -> list[dict]:
+    """The wall cells of a model with these settings (``asdict(FinetuneSettings)``) beyond its ``max_pressure_GPa``."""
+    h = settings.get("wall_hydrogen", False)
+    return [r for r in labels if is_wall_cell(r, h) and abs(r["pressure_GPa"]) > settings["max_pressure_GPa"]]
+
+
 def energy_free(labels: list[dict], settings: dict) -> set[str]:
-    """Ids of the labels whose energies a model with these settings (``asdict(FinetuneSettings)``) does not train on:
-    wall cells beyond ``max_pressure_GPa`` when ``wall_energies`` is False."""
+    """Ids of the labels whose energies a model with these settings does not train on: the wall cells beyond
+    ``max_pressure_GPa`` when ``wall_energies`` is False."""
     if settings.get("wall_energies", True):
         return set()
-    h = settings.get("wall_hydrogen", False)
-    return {r["id"] for r in labels if is_wall_cell(r, h) and abs(r["pressure_GPa"]) > settings["max_pressure_GPa"]}
+    return {r["id"] for r in beyond_range(labels, settings)}
 
 
 WALL_WEIGHTS = ("equal", "relative")
@@ -40,8 +46,7 @@ def loss_weights(labels: list[dict], settings: dict) -> dict[str, float]:
     if settings.get("wall_weight", "equal") == "equal":
         return {}
     p_max = settings["max_pressure_GPa"]
-    return {r["id"]: (p_max / abs(r["pressure_GPa"])) ** 2 for r in labels
-            if is_wall_cell(r, settings.get("wall_hydrogen", False)) and abs(r["pressure_GPa"]) > p_max}
+    return {r["id"]: (p_max / abs(r["pressure_GPa"])) ** 2 for r in beyond_range(labels, settings)}
 
 
 def weighted_targets(targets: dict, prediction: dict) -> dict:
@@ -49,11 +54,10 @@ def weighted_targets(targets: dict, prediction: dict) -> dict:
     ``targets["w"]`` (t' = p + w (t - p), p detached): per-label weights under CHGNet's unweighted MSE."""
     import torch
 
-    w = targets.pop("w", None)
-    if w is None:
+    if "w" not in targets:
         return targets
-    w = torch.stack([torch.as_tensor(x, dtype=prediction["e"].dtype) for x in w])
-    out = dict(targets)
+    w = torch.stack([torch.as_tensor(x, dtype=prediction["e"].dtype) for x in targets["w"]])
+    out = {k: v for k, v in targets.items() if k != "w"}
     pe = prediction["e"].detach()
     out["e"] = pe + w * (targets["e"] - pe)
     for key in ("f", "s"):

@@ -7,7 +7,7 @@ lowest-enthalpy phase of each model is then relaxed with pw.x (vc-relax, psl-us-
 volumes compared. With ``--all-phases`` pw.x relaxes every trial phase, so the phase order is checked too: pw.x's
 lowest phase against the model's (a model can get the volume of its lowest phase right and still pick the wrong
 phase, hence the wrong chemical potential). Resumable: one JSON line per (model and its weights md5, element,
-pressure) and per DFT relaxation in docs/data/element_references.jsonl.
+pressure, trial cells' md5) and per DFT relaxation in docs/data/element_references.jsonl.
 
     python benchmarks/element_references.py --models chgnet data/potential/model --elements H S Ca Y La Mg Sr Ba \
         --pressures 150 250
@@ -20,9 +20,12 @@ pairs whose every phase pw.x has relaxed have the model's lowest phase equal to 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +42,15 @@ def write(row: dict) -> None:
     with OUT.open("a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps({k: v for k, v in row.items() if k != "structure"}), flush=True)
+
+
+def trial_cells_md5(element: str, p: float) -> str:
+    """md5 (12 characters) of the trial cells relaxed from: a result is only reused for the cells it started from."""
+    from hts.stability.references import element_references
+
+    cells = [(g.origin["phase"], np.round(g.structure.lattice.matrix, 4).tolist(), [str(x) for x in g.structure.species],
+              np.round(g.structure.frac_coords, 4).tolist()) for g in element_references([element], p)]
+    return hashlib.md5(json.dumps(cells).encode()).hexdigest()[:12]
 
 
 def relax_phases(model: str, element: str, p: float, volumes, max_wall_s: float = 180.0) -> dict:
@@ -85,7 +97,8 @@ def main() -> None:
         wid = weights_md5(model)
         for el in args.elements:
             for p in args.pressures:
-                key = {"kind": "mlip", "model": model, "weights_md5": wid, "element": el, "pressure_GPa": p}
+                key = {"kind": "mlip", "model": model, "weights_md5": wid, "element": el, "pressure_GPa": p,
+                       "trial_cells_md5": trial_cells_md5(el, p)}
                 row = next((r for r in done if all(r.get(k) == v for k, v in key.items())), None)
                 if row is None:
                     row = key | relax_phases(model, el, p, volumes)
@@ -149,7 +162,8 @@ def summarize(model: str, elements, pressures, done: list[dict]) -> None:
     for el in elements:
         for p in pressures:
             row = next((r for r in done if r.get("kind") == "mlip" and r["model"] == model and r["element"] == el
-                        and r.get("weights_md5") == wid and r["pressure_GPa"] == p), None)
+                        and r.get("weights_md5") == wid and r["pressure_GPa"] == p
+                        and r.get("trial_cells_md5") == trial_cells_md5(el, p)), None)
             if row is None:
                 continue
             n += len(row["phases"])

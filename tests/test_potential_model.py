@@ -140,3 +140,28 @@ def test_pwx_puts_molecular_hydrogen_and_bcc_magnesium_lowest_at_150_and_250_GPa
         # Wang and Ma, J. Phys. Chem. C 114, 21745 (2010)): of the trial phases pw.x must put bcc lowest
         assert dft_lowest(done, "Mg", p, ["fcc", "bcc", "hcp", "sc"]) == "bcc"
     assert dft_lowest(done, "H", 150.0, [*phases, "H_fcc"]) is None
+
+
+def test_hydrogen_trial_cells_keep_the_bond_near_the_pwx_volume():
+    """hts's hydrogen trial phases start within 5 % of pw.x's relaxed volume of its lowest phase (the committed rows of
+    benchmarks/element_references.py), with the molecules' 0.74 A bond intact and their space groups kept: the
+    earlier cells started twice too large with bonds squeezed to 0.64 A, and a soft potential closed them on the way."""
+    import sys
+
+    from hts.stability.references import element_references
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from element_references import dft_by_phase, dft_lowest, rows
+
+    done = rows()
+    groups = {"H2_Pa-3": "Pa-3", "H2_P6_3/mmc-molecular": "P6_3/mmc", "H_I4_1/amd": "I4_1/amd"}
+    for p in (150.0, 250.0):
+        v_dft = dft_by_phase(done, "H", p)[dft_lowest(done, "H", p, list(groups))]["volume_A3_per_atom"]
+        for g in element_references(["H"], p):
+            s = g.structure
+            assert s.volume / len(s) == pytest.approx(v_dft, rel=0.05)
+            assert s.get_space_group_info()[0] == groups[g.origin["phase"]]
+            d = s.distance_matrix + 9 * np.eye(len(s))
+            if g.origin["phase"].startswith("H2_"):
+                assert np.allclose(d.min(axis=1), 0.74, atol=1e-6)  # every atom has its partner at the bond length
+                assert np.sort(d, axis=1)[:, 1].min() > 1.0  # and the next atom is another molecule's

@@ -48,7 +48,8 @@ def _hydrogen_cells(pressure_GPa: float) -> dict[str, Structure]:
         194, Lattice.hexagonal(a, 1.6 * a), ["H"], [[1 / 3, 2 / 3, 0.25 + b / (2 * 1.6 * a)]])
     # atomic metallic hydrogen, Cs-IV type I4_1/amd
     atomic = Structure.from_spacegroup(141, Lattice.tetragonal(1.2, 3.0), ["H"], [[0, 0, 0]])
-    cells["H_I4_1/amd"] = _scaled(atomic, "H", pressure_GPa, 0.92)
+    atomic.scale_lattice(len(atomic) * v)
+    cells["H_I4_1/amd"] = atomic
     return cells
 
 

@@ -46,7 +46,7 @@ def _cmd_finetune(args) -> int:
                                 wall_weight=args.wall_weight, wall_hydrogen=args.wall_hydrogen,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
-                                start_offset_fit=args.start_offsets)
+                                start_offset_fit=args.start_offsets, max_angles_per_batch=args.max_angles_per_batch)
     try:
         meta = train([Path(f) for f in args.labels], Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
@@ -68,6 +68,9 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--lr", type=float, default=d.learning_rate)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--max-angles-per-batch", type=int, default=None, metavar="N",
+                   help="close a batch before it passes N bond angles (dense cells: bounds the memory; "
+                        "benchmarks/label_graph_cost.py counts them)")
     p.add_argument("--energy-weight", type=float, default=d.energy_loss_ratio, help="loss weight of energy (eV/atom)^2")
     p.add_argument("--stress-weight", type=float, default=d.stress_loss_ratio, help="loss weight of stress (GPa)^2")
     p.add_argument("--max-pressure", type=float, default=d.max_pressure_GPa,

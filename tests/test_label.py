@@ -131,6 +131,30 @@ def test_label_and_finetune_cli_refuse_bad_settings(tmp_path, capsys):
     assert main(["finetune", "--out", str(tmp_path / "m"), "--labels", str(tmp_path / "a.jsonl"),
                  str(tmp_path / "none.jsonl")]) == 2
     assert f"no label file {tmp_path / 'none.jsonl'}" in capsys.readouterr().err and not (tmp_path / "m").exists()
+    assert main(["finetune", "--out", str(tmp_path / "m"), "--labels", str(tmp_path / "a.jsonl"),
+                 "--max-angles-per-batch", "0"]) == 2
+    assert "max_angles_per_batch 0: a positive number" in capsys.readouterr().err and not (tmp_path / "m").exists()
+
+
+def test_batches_capped_by_bond_angles_keep_every_label_once():
+    """A batch closes before it passes the cap (a label above it trains alone) or batch_size; each epoch reshuffles,
+    the same seed repeats the epochs."""
+    from hts.potential.batching import AngleCappedBatches, pack_batches
+
+    angles = [70_000, 16_000, 16_000, 70_000, 5_000, 200_000, 16_000, 1_000]  # H cells, hydrides, one over the cap
+    batches = pack_batches(range(8), angles, batch_size=4, max_angles=150_000)
+    assert batches == [[0, 1, 2], [3, 4], [5], [6, 7]]
+    assert pack_batches(range(8), [1] * 8, 3, 10**6) == [[0, 1, 2], [3, 4, 5], [6, 7]]  # no cap reached: batch_size
+    sampler = AngleCappedBatches(angles, 4, 150_000, seed=3)
+    epochs = [list(sampler) for _ in range(3)]
+    for ep in epochs:
+        assert sorted(i for b in ep for i in b) == list(range(8))
+        assert all(len(b) == 1 or sum(angles[i] for i in b) <= 150_000 for b in ep) and max(map(len, ep)) <= 4
+    assert epochs[0] != epochs[1]  # a fresh shuffle each epoch
+    again = AngleCappedBatches(angles, 4, 150_000, seed=3)
+    assert [list(again) for _ in range(3)] == epochs
+    with pytest.raises(ValueError, match="must be positive"):
+        AngleCappedBatches(angles, 4, 0)
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
@@ -340,8 +364,9 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     # the weighted wall through CHGNet's Trainer (the weights ride in the batches' targets)
     wall_meta = train(export, tmp_path / "walled", FinetuneSettings(
         epochs=1, batch_size=4, family="gth-pbe", max_pressure_GPa=p_mid, wall_max_pressure_GPa=1e4,
-        wall_weight="relative", val_share=0), threads=1)
+        wall_weight="relative", val_share=0, max_angles_per_batch=1), threads=1)
     assert wall_meta["n_train"] == len(walled) and wall_meta["settings"]["wall_weight"] == "relative"
+    assert wall_meta["settings"]["max_angles_per_batch"] == 1  # every label in a batch of its own, trained all the same
     with pytest.raises(ValueError, match="wall_weight 'heavy'"):
         train(export, tmp_path / "bad", FinetuneSettings(family="gth-pbe", wall_weight="heavy"), threads=1)
     # hts finetune --refit-offsets: offsets spoiled by hand come back to the training's per-atom fit, weights untouched

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hts.potential.batching import AngleCappedBatches, bond_angles
 from hts.potential.wall import WALL_WEIGHTS, energy_free, loss_weights, weighted_targets, within_pressure
 
 __all__ = ["LAST_LAYERS", "START_OFFSET_FITS", "WALL_WEIGHTS", "FinetuneSettings", "energy_free", "energy_trained",
@@ -72,6 +73,8 @@ class FinetuneSettings:
     start_offset_fit: str = "per_atom"  # how the offsets the labels are shifted by before training are fit: "per_atom"
     # or "total" (total energies, as before session 24: the shipped members' first stage was trained so); the offsets
     # saved after training are fit per atom either way
+    max_angles_per_batch: int | None = None  # a batch closes before it passes this many bond angles (None: batch_size
+    # labels whatever their size); bounds the training's memory when dense cells join (hts.potential.batching)
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -285,6 +288,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
         raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: one of {', '.join(START_OFFSET_FITS)}")
     if settings.wall_weight not in WALL_WEIGHTS:  # refused before any label is read
         raise ValueError(f"wall_weight {settings.wall_weight!r}: one of {', '.join(WALL_WEIGHTS)}")
+    if settings.max_angles_per_batch is not None and settings.max_angles_per_batch < 1:
+        raise ValueError(f"max_angles_per_batch {settings.max_angles_per_batch}: a positive number of bond angles")
     start = Path(settings.start_from) if settings.start_from else None
     if start and not (start / "weights.pt").is_file():  # refused before any label is read
         raise ValueError(f"start_from {start}: no weights.pt (a model directory of hts finetune --out)")
@@ -319,8 +324,13 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     from chgnet.data.dataset import collate_graphs
 
     weights = loss_weights(train_labels, asdict(settings))
-    train_loader = DataLoader(structure_data(train_labels, offsets, no_energy, model.graph_converter, weights),
-                              batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
+    data = structure_data(train_labels, offsets, no_energy, model.graph_converter, weights)
+    if settings.max_angles_per_batch:
+        cap = settings.max_angles_per_batch
+        batches = AngleCappedBatches(bond_angles(data), settings.batch_size, cap, settings.seed)
+        train_loader = DataLoader(data, batch_sampler=batches, collate_fn=collate_graphs)
+    else:
+        train_loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True, collate_fn=collate_graphs)
     val_loader = DataLoader(structure_data([labels[i] for i in logged], offsets, no_energy, model.graph_converter),
                             batch_size=settings.batch_size, collate_fn=collate_graphs)
     for name, p in model.named_parameters():

@@ -58,7 +58,10 @@ clean-demo:
 # along stage 1's soft modes added (hts label --soft-modes), stage 1's held-out groups kept, into data/potential/model
 # and model-s1, the two members side by side on one thread each. Then measured on the held-out prototypes
 # (docs/potential.md). About 110 min on 2 cores for both. On this machine both members came out the shipped bytes
-# (sessions 30 and 31); the thread counts are part of the recipe (other counts give other bytes).
+# (sessions 30 and 31); the thread counts are part of the recipe (other counts give other bytes). Memory: a training
+# step takes about 0.12 MiB per bond angle (benchmarks/batch_memory.py), so a member's peak depends on its densest
+# batch (stage 2 measured at 11.4 GB; the densest possible batch of its labels, 15.5 GiB); hts finetune
+# --max-angles-per-batch N caps it at about 0.45 GiB + N x 0.12 MiB, but then does not give the shipped bytes.
 STAGE1_ARGS   ?= --epochs 18 --max-pressure 350 --threads 2 --start-offsets total
 STAGE2_ARGS   ?= --epochs 6 --lr 5e-4 --max-pressure 350 --threads 1
 STAGE2_LABELS := data/potential/labels.jsonl data/potential/labels-soft-modes.jsonl

@@ -1,9 +1,9 @@
 """Training batches capped by their bond angles, so that dense cells cannot exhaust memory.
 
 CHGNet's memory in training (forces and stresses are derivatives, so their loss keeps a second graph) grows with the
-bond angles of a batch: a 16-atom hydrogen cell at 250 GPa has about 70,000 within the 3 A bond graph, four times a
-hydride frozen-phonon cell (``benchmarks/label_graph_cost.py``), and four of them in one batch exhausted 23 GiB
-(docs/potential.md, session 34). :class:`AngleCappedBatches` keeps ``batch_size`` labels per batch but closes a
+bond angles of a batch, about 0.12 MiB each (``benchmarks/batch_memory.py``): a 16-atom hydrogen cell at 250 GPa has
+70,000-91,000 within the 3 A bond graph, four times a hydride frozen-phonon cell (``benchmarks/label_graph_cost.py``),
+and four of them in one batch want some 42 GiB (docs/potential.md, sessions 34-35). :class:`AngleCappedBatches` keeps ``batch_size`` labels per batch but closes a
 batch early when the next label would take it past ``max_angles``; a label above the cap trains alone.
 """
 

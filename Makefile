@@ -20,7 +20,7 @@ apt:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing the Python environment into $(VENV) (pip's output: $(VENV)/install.log)"
 	@$(BIN)/pip install -q --upgrade pip > $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 	@if [ -n "$(TORCH_WHEEL)" ]; then $(BIN)/pip install -q "$(TORCH_WHEEL)" >> $(VENV)/install.log 2>&1; \
 	 else $(BIN)/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu >> $(VENV)/install.log 2>&1; fi \
 	 || (tail -20 $(VENV)/install.log; exit 1)
-	@$(BIN)/pip install -q -e ".[test]" >> $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
+	@$(BIN)/pip install -q -c constraints.txt -e ".[test]" >> $(VENV)/install.log 2>&1 || (tail -20 $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 setup: apt $(STAMP)
@@ -57,8 +57,9 @@ clean-demo:
 # energies (--start-offsets total, as in session 18); (2) continued from those weights with the frozen-phonon labels
 # along stage 1's soft modes added (hts label --soft-modes), stage 1's held-out groups kept, into data/potential/model
 # and model-s1, the two members side by side on one thread each. Then measured on the held-out prototypes
-# (docs/potential.md). About 110 min on 2 cores for both. On this machine both members came out the shipped bytes
-# (sessions 30 and 31); the thread counts are part of the recipe (other counts give other bytes). Memory: a training
+# (docs/potential.md). About 110 min on 2 cores for both. Both members came out the shipped bytes in sessions 30 and
+# 31, with package versions that were not recorded; those of constraints.txt (session 36) give other bytes. The
+# thread counts are part of the recipe too (other counts give other bytes). Memory: a training
 # step takes about 0.12 MiB per bond angle (benchmarks/batch_memory.py), so a member's peak depends on its densest
 # batch (stage 2 measured at 11.4 GB; the densest possible batch of its labels, 15.5 GiB); hts finetune
 # --max-angles-per-batch N caps it at about 0.45 GiB + N x 0.12 MiB, but then does not give the shipped bytes.

@@ -361,6 +361,7 @@ def test_label_finetune_relax_loop_on_tiny_settings(tmp_path, monkeypatch):
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(labels) and meta["n_val"] > 0
     assert sorted(meta["train_ids"] + meta["val_ids"]) == sorted(r["id"] for r in labels)
     assert set(torch.load(out / "weights.pt", weights_only=True))  # a plain state dict
+    assert meta["packages"]["torch"] == torch.__version__ and set(meta["packages"]) >= {"chgnet", "numpy", "pymatgen"}
     # the weighted wall through CHGNet's Trainer (the weights ride in the batches' targets)
     wall_meta = train(export, tmp_path / "walled", FinetuneSettings(
         epochs=1, batch_size=4, family="gth-pbe", max_pressure_GPa=p_mid, wall_max_pressure_GPa=1e4,

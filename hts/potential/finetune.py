@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import time
@@ -75,6 +76,10 @@ class FinetuneSettings:
     # saved after training are fit per atom either way
     max_angles_per_batch: int | None = None  # a batch closes before it passes this many bond angles (None: batch_size
     # labels whatever their size); bounds the training's memory when dense cells join (hts.potential.batching)
+
+
+# the packages whose versions decide a training run's bytes (recorded in model.json; pinned in constraints.txt)
+PACKAGES = ("torch", "chgnet", "numpy", "scipy", "pymatgen", "ase")
 
 
 def read_labels(path: Path, family: str | None = None) -> list[dict]:
@@ -358,7 +363,7 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     torch.save(best.state_dict(), out_dir / "weights.pt")
     meta = {"base": "chgnet 0.3.0", "training_hash": training_hash(labels), "n_labels": len(labels),
             "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets), "offsets_eV_per_atom": offsets,
-            "offset_fit": OFFSET_FIT,
+            "offset_fit": OFFSET_FIT, "packages": {p: importlib.metadata.version(p) for p in PACKAGES},
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
             "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "labels_files": [str(f) for f in files],
             "val_groups": sorted({label_group(labels[i]) for i in va}),

@@ -59,8 +59,9 @@ clean-demo:
 # and model-s1, the two members side by side on one thread each. Then measured on the held-out prototypes
 # (docs/potential.md). About 110 min on 2 cores for both. Both members came out the shipped bytes in sessions 30 and
 # 31, with package versions that were not recorded; those of constraints.txt (session 36) give other bytes, and
-# worse phonons: member 0's stages from them call 25% and 20% of 60 CompSC hydrides phonon-stable, the shipped 49%
-# (session 37: the CompSC phonon fraction follows the training trajectory, not only the recipe). The
+# worse phonons: member 0's stage 1 from them calls 25% of 60 CompSC hydrides phonon-stable, the stage-2 recipe on
+# it 20% and 30% (two batch orders, 2 threads), the shipped member 49% (session 37: the CompSC phonon fraction
+# follows the training run, not only the recipe). The
 # thread counts are part of the recipe too (other counts give other bytes). Memory: a training
 # step takes about 0.12 MiB per bond angle (benchmarks/batch_memory.py), so a member's peak depends on its densest
 # batch (stage 2 measured at 11.4 GB; the densest possible batch of its labels, 15.5 GiB); hts finetune

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def main() -> None:
     formula = {i: runs[0][1][i]["formula"] for i in ids}
     by_family: dict[str, list[int]] = {}
     for i, k in zip(ids, n_stable):
-        family = "-".join(sorted({e for e in _elements(formula[i])}))
+        family = "-".join(sorted(set(re.findall(r"[A-Z][a-z]?", formula[i]))))
         by_family.setdefault(family, []).append(int(k))
     for family, ks in sorted(by_family.items()):
         print(f"  {family:8s} {len(ks):2d} structures, stable with k of {len(runs)} models: {sorted(ks, reverse=True)}")
@@ -62,13 +63,6 @@ def main() -> None:
     print(f"models={len(runs)} structures={len(ids)} stable_in_all={int((n_stable == len(runs)).sum())} "
           f"expected_independent={expected_all:.1f} stable_in_any={int((n_stable > 0).sum())} "
           f"mean_kappa={np.mean(kappas):.2f}")
-
-
-def _elements(formula: str) -> list[str]:
-    """Element symbols of a reduced formula such as 'CaYH12'."""
-    import re
-
-    return re.findall(r"[A-Z][a-z]?", formula)
 
 
 if __name__ == "__main__":

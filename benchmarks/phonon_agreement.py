@@ -3,8 +3,8 @@
 Reads the JSON files of `mlip_fidelity.py --json` (one model each, the same sample) and compares the MLIP phonon
 check's verdicts structure by structure on the structures every model relaxed: how many models call each one stable,
 Cohen's kappa for each pair (0: no more agreement than two independent checks with the same stable fractions would
-have by chance; 1: the same verdicts), and what independent checks would give for "stable with every model" and
-"stable with at least one".
+have by chance; 1: the same verdicts), how many are stable with every model and with at least one, and how many would
+be stable with every model if the checks were independent.
 Last line: models=N structures=M stable_in_all=A expected_independent=E stable_in_any=B mean_kappa=K
 
 Usage: python benchmarks/phonon_agreement.py docs/data/mlip_fidelity_s37_ctrl.json docs/data/mlip_fidelity_s38_X.json ...
@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from pymatgen.core import Composition
 
 
 def verdicts(path: Path) -> tuple[str, dict[str, dict]]:
@@ -52,8 +52,7 @@ def main() -> None:
     formula = {i: runs[0][1][i]["formula"] for i in ids}
     by_family: dict[str, list[int]] = {}
     for i, k in zip(ids, n_stable):
-        family = "-".join(sorted(set(re.findall(r"[A-Z][a-z]?", formula[i]))))
-        by_family.setdefault(family, []).append(int(k))
+        by_family.setdefault(Composition(formula[i]).chemical_system, []).append(int(k))
     for family, ks in sorted(by_family.items()):
         print(f"  {family:8s} {len(ks):2d} structures, stable with k of {len(runs)} models: {sorted(ks, reverse=True)}")
     kappas = [kappa(stable[a], stable[b]) for a, b in itertools.combinations(range(len(runs)), 2)]

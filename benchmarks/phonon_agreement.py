@@ -4,7 +4,8 @@ Reads the JSON files of `mlip_fidelity.py --json` (one model each, the same samp
 check's verdicts structure by structure on the structures every model relaxed: how many models call each one stable,
 Cohen's kappa for each pair (0: no more agreement than two independent checks with the same stable fractions would
 have by chance; 1: the same verdicts), how many are stable with every model and with at least one, and how many would
-be stable with every model if the checks were independent.
+be stable with every model if the checks were independent. The structures no model calls stable are listed by id
+(the label targets: a training round is judged by whether this list shrinks).
 Last line: models=N structures=M stable_in_all=A expected_independent=E stable_in_any=B mean_kappa=K
 
 Usage: python benchmarks/phonon_agreement.py docs/data/mlip_fidelity_s37_ctrl.json docs/data/mlip_fidelity_s38_X.json ...
@@ -55,6 +56,8 @@ def main() -> None:
         by_family.setdefault(Composition(formula[i]).chemical_system, []).append(int(k))
     for family, ks in sorted(by_family.items()):
         print(f"  {family:8s} {len(ks):2d} structures, stable with k of {len(runs)} models: {sorted(ks, reverse=True)}")
+    never = [f"{i} {formula[i]} {runs[0][1][i]['pressure_GPa']:g} GPa" for i, k in zip(ids, n_stable) if k == 0]
+    print(f"stable with no model ({len(never)}): " + "; ".join(never))
     kappas = [kappa(stable[a], stable[b]) for a, b in itertools.combinations(range(len(runs)), 2)]
     p = stable.mean(axis=1)
     expected_all = len(ids) * float(np.prod(p))

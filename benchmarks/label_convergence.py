@@ -4,6 +4,8 @@ densest (energy per atom, forces, pressure), so the coarsest spacing that meets 
 Resumable: one JSON line per (configuration id, k spacing, cutoff scale) in docs/data/label_convergence.jsonl.
 
     python benchmarks/label_convergence.py --element Ca --formula CaH6 --pressure 150 --k-spacing 0.25 0.35 0.45
+    python benchmarks/label_convergence.py --labels data/potential/labels-soft-modes-r3.jsonl --ids lbl-... \
+        --k-spacing 0.2 0.35      (stored labels: the one at the label's own spacing is not computed again)
 
 Last line: ``coarsest_ok_k_spacing=X de_meV=.. df_eV_A=.. dp_GPa=..`` (deviations of that spacing from the densest).
 """
@@ -14,6 +16,7 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,28 +27,23 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "label_convergence
 TARGETS = {"de_meV": 5.0, "df_eV_A": 0.05, "dp_GPa": 1.0}  # a third of the accuracy targets or less
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--element", required=True)
-    ap.add_argument("--formula", required=True, help="prototype formula (or the element, for an element phase)")
-    ap.add_argument("--pressure", type=float, default=150.0)
-    ap.add_argument("--k-spacing", nargs="+", type=float, default=[0.25, 0.35, 0.45])
-    ap.add_argument("--nprocs", type=int, default=1)
-    args = ap.parse_args()
-    configs = [c for c in label_configurations([args.element], [args.pressure], strains=(0.0,), max_atoms=12)
-               if (c.origin.get("formula") or c.origin.get("element")) == args.formula]
-    if not configs:
-        raise SystemExit(f"no configuration of {args.formula} for {args.element}")
-    c = configs[0]
-    rows = [json.loads(x) for x in OUT.read_text().splitlines() if x.strip()] if OUT.exists() else []
+def converge(c, spacings: list[float], nprocs: int, rows: list[dict], stored: dict | None = None) -> None:
+    """Label configuration ``c`` at each k spacing (rows already in ``OUT`` or the ``stored`` label are reused) and
+    print each spacing's deviations from the densest."""
     res = {}
-    for ks in sorted(args.k_spacing):
+    for ks in sorted(spacings):
         old = [r for r in rows if r["id"] == c.id and r["k_spacing_invA"] == ks]
         if old:
             res[ks] = old[0]
             continue
+        if stored is not None and stored["settings"]["k_spacing_invA"] == ks:
+            res[ks] = {"id": c.id, "formula": stored["formula"], "n_atoms": stored["n_atoms"], "k_spacing_invA": ks,
+                       "k_mesh": stored["k_mesh"], "energy_eV": stored["energy_eV"],
+                       "forces_eV_A": stored["forces_eV_A"], "pressure_GPa": stored["pressure_GPa"],
+                       "wall_s": stored["wall_s"], "ecutwfc_Ry": stored["ecutwfc_Ry"]}
+            continue
         with tempfile.TemporaryDirectory() as tmp:
-            doc = scf_label(c, LabelSettings(k_spacing_invA=ks, nprocs=args.nprocs), Path(tmp))
+            doc = scf_label(c, LabelSettings(k_spacing_invA=ks, nprocs=nprocs), Path(tmp))
         if doc["status"] != "ok":
             raise SystemExit(f"k spacing {ks}: {doc['failure']}")
         row = {"id": c.id, "formula": doc["formula"], "n_atoms": doc["n_atoms"], "k_spacing_invA": ks,
@@ -53,6 +51,7 @@ def main() -> None:
                "pressure_GPa": doc["pressure_GPa"], "wall_s": doc["wall_s"], "ecutwfc_Ry": doc["ecutwfc_Ry"]}
         with OUT.open("a") as f:
             f.write(json.dumps(row) + "\n")
+        rows.append(row)
         res[ks] = row
         print(json.dumps({k: v for k, v in row.items() if k != "forces_eV_A"}), flush=True)
     ref = res[min(res)]
@@ -62,11 +61,44 @@ def main() -> None:
         d = {"de_meV": 1000 * abs(r["energy_eV"] - ref["energy_eV"]) / r["n_atoms"],
              "df_eV_A": float(np.abs(np.subtract(r["forces_eV_A"], ref["forces_eV_A"])).max()),
              "dp_GPa": abs(r["pressure_GPa"] - ref["pressure_GPa"])}
-        print(f"k spacing {ks}: mesh {r['k_mesh']}, {r['wall_s']} s, " + ", ".join(f"{k} {v:.3f}" for k, v in d.items()))
+        print(f"{c.id} {r['formula']} k spacing {ks}: mesh {r['k_mesh']}, {r['wall_s']} s, "
+              + ", ".join(f"{k} {v:.3f}" for k, v in d.items()))
         if all(d[k] <= TARGETS[k] for k in d):
             best = (ks, d)
     ks, d = best
     print(f"coarsest_ok_k_spacing={ks} " + " ".join(f"{k}={v:.3f}" for k, v in d.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--element")
+    ap.add_argument("--formula", help="prototype formula (or the element, for an element phase)")
+    ap.add_argument("--pressure", type=float, default=150.0)
+    ap.add_argument("--labels", type=Path, help="a label file (JSON lines) whose --ids to recompute instead")
+    ap.add_argument("--ids", nargs="+", default=[], help="label ids in --labels")
+    ap.add_argument("--k-spacing", nargs="+", type=float, default=[0.25, 0.35, 0.45])
+    ap.add_argument("--nprocs", type=int, default=1)
+    args = ap.parse_args()
+    rows = [json.loads(x) for x in OUT.read_text().splitlines() if x.strip()] if OUT.exists() else []
+    if args.labels:
+        from pymatgen.core import Lattice, Structure
+
+        by_id = {r["id"]: r for r in map(json.loads, args.labels.read_text().splitlines()) if r["id"] in args.ids}
+        missing = sorted(set(args.ids) - set(by_id))
+        if missing:
+            raise SystemExit(f"{args.labels}: no label {', '.join(missing)}")
+        for i in args.ids:
+            r = by_id[i]
+            s = Structure(Lattice(r["lattice_A"]), r["species"], r["positions_A"], coords_are_cartesian=True)
+            converge(SimpleNamespace(structure=s, id=i, origin=r["origin"]), args.k_spacing, args.nprocs, rows, r)
+        return
+    if not (args.element and args.formula):
+        raise SystemExit("give --element and --formula, or --labels and --ids")
+    configs = [c for c in label_configurations([args.element], [args.pressure], strains=(0.0,), max_atoms=12)
+               if (c.origin.get("formula") or c.origin.get("element")) == args.formula]
+    if not configs:
+        raise SystemExit(f"no configuration of {args.formula} for {args.element}")
+    converge(configs[0], args.k_spacing, args.nprocs, rows)
 
 
 if __name__ == "__main__":

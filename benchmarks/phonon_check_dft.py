@@ -8,6 +8,7 @@ Rows go to a JSON-lines file (resumable: a structure already there is not comput
 
 Usage: python benchmarks/phonon_check_dft.py --ids 120 118 --model data/potential/model [--nprocs 2]
        [--ph-min-length 6 --ph-max-atoms 64 --ph-mesh 8]   (a campaign's phonon settings; default: mlip_fidelity.py's)
+       [--conventional]   (the conventional standard cell: a cubic cell's supercell contains the zone-boundary points)
 Last line: dft_stable=N/M mlip_stable=K/M (of the M structures computed so far with these settings)
 """
 
@@ -53,8 +54,8 @@ class PwForces(Calculator):
 
 
 def _show(ph) -> str:
-    return f"{ph.classification} (min {ph.min_frequency_THz:.1f} THz)" if ph.min_frequency_THz is not None \
-        else f"failed ({ph.reason})"
+    return f"{ph.classification} (min {ph.min_frequency_THz:.1f} THz, at the supercell's own q points " \
+           f"{ph.min_commensurate_frequency_THz:.1f})" if ph.min_frequency_THz is not None else f"failed ({ph.reason})"
 
 
 def main() -> None:
@@ -72,6 +73,8 @@ def main() -> None:
     ap.add_argument("--ph-min-length", type=float, default=PHONON_CHECK["min_length"], help="supercell vectors >= A")
     ap.add_argument("--ph-max-atoms", type=int, default=PHONON_CHECK["max_atoms"])
     ap.add_argument("--ph-mesh", type=int, default=PHONON_CHECK["mesh"])
+    ap.add_argument("--conventional", action="store_true",
+                    help="start from the conventional standard cell (spglib) instead of CompSC's cell")
     ap.add_argument("--rows", default=str(ROOT / "docs" / "data" / "phonon_check_dft.jsonl"))
     ap.add_argument("--compsc", default=str(ROOT.parent / "shared" / "data" / "compsc"))
     args = ap.parse_args()
@@ -81,17 +84,22 @@ def main() -> None:
     settings = LabelSettings(k_spacing_invA=args.k_spacing, nprocs=args.nprocs)
     physics = {k: v for k, v in settings.as_dict().items() if k not in ("nprocs", "npool", "timeout_s")}
     check = {"min_length": args.ph_min_length, "max_atoms": args.ph_max_atoms, "mesh": args.ph_mesh}
-    mine = [r for r in done if r["settings"] == physics and r.get("check", PHONON_CHECK) == check]
+    cell = {"cell": "conventional"} if args.conventional else {}  # recorded with the check; CompSC's cell has no key
+    mine = [r for r in done if r["settings"] == physics and r.get("check", PHONON_CHECK) == {**check, **cell}]
     sample = {sid: (comp, p, s) for sid, comp, p, s in load_sample(Path(args.compsc), 10**6, 8)}
     for sid in args.ids:
         if any(r["id"] == sid for r in mine):
             continue
         comp, p, s = sample[sid]
+        if args.conventional:
+            from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+            s = SpacegroupAnalyzer(s, symprec=1e-3).get_conventional_standard_structure()
         mlip = phonon_check(s, args.model, **check)
         with tempfile.TemporaryDirectory(prefix="hts_ph_") as tmp:
             calc = PwForces(settings, Path(tmp))
             dft = phonon_check(s, "pw.x", calculator=calc, **check)
-        row = {"id": sid, "formula": comp, "pressure_GPa": p, "supercell": dft.supercell, "check": check,
+        row = {"id": sid, "formula": comp, "pressure_GPa": p, "supercell": dft.supercell, "check": {**check, **cell},
                "settings": physics, "n_pw_runs": calc.n, "dft": dft.summary(),
                "mlip": {"model": args.model, **mlip.summary()}}
         mine.append(row)

@@ -3,7 +3,8 @@
 ``benchmarks/mlip_fidelity.py`` counts how many DFT-stable CompSC hydrides the MLIP phonon check calls stable. This
 asks whether the check itself (its supercell of at most 16 atoms, its q mesh) would call them stable with DFT forces:
 each chosen structure, at its CompSC geometry and pressure, goes through ``hts.stability.phonons.phonon_check`` twice,
-with the MLIP and with pw.x (the label settings: psl-us-pbe, k spacing, smearing) as the force calculator.
+with the MLIP and with pw.x (the label settings: psl-us-pbe, smearing; but k spacing 0.2/A, since at the labels'
+0.35/A the k-mesh error of the 0.01 A displacements' forces turned Im-3m CaH6 unstable at Gamma) as the force calculator.
 Rows go to a JSON-lines file (resumable: a structure already there is not computed again).
 
 Usage: python benchmarks/phonon_check_dft.py --ids 120 118 --model data/potential/model [--nprocs 2]
@@ -69,7 +70,8 @@ def main() -> None:
     ap.add_argument("--ids", nargs="+", required=True, help="CompSC IDs of mlip_fidelity.py's sample")
     ap.add_argument("--model", default=str(ROOT / "data" / "potential" / "model"))
     ap.add_argument("--nprocs", type=int, default=2)
-    ap.add_argument("--k-spacing", type=float, default=0.35)
+    ap.add_argument("--k-spacing", type=float, default=0.2,
+                    help="1/A; the labels' 0.35 is too coarse for 0.01 A displacements (CaH6, docs/potential.md, session 40)")
     ap.add_argument("--ph-min-length", type=float, default=PHONON_CHECK["min_length"], help="supercell vectors >= A")
     ap.add_argument("--ph-max-atoms", type=int, default=PHONON_CHECK["max_atoms"])
     ap.add_argument("--ph-mesh", type=int, default=PHONON_CHECK["mesh"])

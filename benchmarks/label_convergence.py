@@ -27,6 +27,13 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "label_convergence
 TARGETS = {"de_meV": 5.0, "df_eV_A": 0.05, "dp_GPa": 1.0}  # a third of the accuracy targets or less
 
 
+def _row(config_id: str, k_spacing: float, label: dict) -> dict:
+    """The row of one label (a fresh pw.x document or a stored one) at one k spacing."""
+    return {"id": config_id, "k_spacing_invA": k_spacing,
+            **{k: label[k] for k in ("formula", "n_atoms", "k_mesh", "energy_eV", "forces_eV_A", "pressure_GPa",
+                                     "wall_s", "ecutwfc_Ry")}}
+
+
 def converge(c, spacings: list[float], nprocs: int, rows: list[dict], stored: dict | None = None) -> None:
     """Label configuration ``c`` at each k spacing (rows already in ``OUT`` or the ``stored`` label are reused) and
     print each spacing's deviations from the densest."""
@@ -37,18 +44,13 @@ def converge(c, spacings: list[float], nprocs: int, rows: list[dict], stored: di
             res[ks] = old[0]
             continue
         if stored is not None and stored["settings"]["k_spacing_invA"] == ks:
-            res[ks] = {"id": c.id, "formula": stored["formula"], "n_atoms": stored["n_atoms"], "k_spacing_invA": ks,
-                       "k_mesh": stored["k_mesh"], "energy_eV": stored["energy_eV"],
-                       "forces_eV_A": stored["forces_eV_A"], "pressure_GPa": stored["pressure_GPa"],
-                       "wall_s": stored["wall_s"], "ecutwfc_Ry": stored["ecutwfc_Ry"]}
+            res[ks] = _row(c.id, ks, stored)
             continue
         with tempfile.TemporaryDirectory() as tmp:
             doc = scf_label(c, LabelSettings(k_spacing_invA=ks, nprocs=nprocs), Path(tmp))
         if doc["status"] != "ok":
             raise SystemExit(f"k spacing {ks}: {doc['failure']}")
-        row = {"id": c.id, "formula": doc["formula"], "n_atoms": doc["n_atoms"], "k_spacing_invA": ks,
-               "k_mesh": doc["k_mesh"], "energy_eV": doc["energy_eV"], "forces_eV_A": doc["forces_eV_A"],
-               "pressure_GPa": doc["pressure_GPa"], "wall_s": doc["wall_s"], "ecutwfc_Ry": doc["ecutwfc_Ry"]}
+        row = _row(c.id, ks, doc)
         with OUT.open("a") as f:
             f.write(json.dumps(row) + "\n")
         rows.append(row)
@@ -81,16 +83,16 @@ def main() -> None:
     args = ap.parse_args()
     rows = [json.loads(x) for x in OUT.read_text().splitlines() if x.strip()] if OUT.exists() else []
     if args.labels:
-        from pymatgen.core import Lattice, Structure
+        from hts.potential.finetune import read_labels
 
-        by_id = {r["id"]: r for r in map(json.loads, args.labels.read_text().splitlines()) if r["id"] in args.ids}
+        by_id = {r["id"]: r for r in read_labels(args.labels) if r["id"] in args.ids}
         missing = sorted(set(args.ids) - set(by_id))
         if missing:
-            raise SystemExit(f"{args.labels}: no label {', '.join(missing)}")
+            raise SystemExit(f"{args.labels}: no ok label {', '.join(missing)}")
         for i in args.ids:
             r = by_id[i]
-            s = Structure(Lattice(r["lattice_A"]), r["species"], r["positions_A"], coords_are_cartesian=True)
-            converge(SimpleNamespace(structure=s, id=i, origin=r["origin"]), args.k_spacing, args.nprocs, rows, r)
+            converge(SimpleNamespace(structure=r["structure"], id=i, origin=r["origin"]), args.k_spacing, args.nprocs,
+                     rows, r)
         return
     if not (args.element and args.formula):
         raise SystemExit("give --element and --formula, or --labels and --ids")

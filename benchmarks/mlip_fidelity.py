@@ -15,7 +15,8 @@ hydrides whose elements it covers, and every model runs on that same sample. Mod
 (hts.potential.committee.MeanCalculator).
 
 Usage: python benchmarks/mlip_fidelity.py [--n 40] [--max-atoms 8] [--jobs 2]
-       [--models 7net-l3i5,chgnet,7net-mf-0,7net-0] [--compsc ../shared/data/compsc]
+       [--models 7net-l3i5,chgnet,7net-mf-0,7net-0] [--compsc ../shared/data/compsc] [--ph-displacement 0.01]
+       [--ph-two-amplitudes]
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def load_sample(path: Path, n: int, max_atoms: int, seed: int = 0, p_range=(50.0
     return [out[i] for i in sorted(idx)]
 
 
-def run_model(model: str, sample, ph_min_length: float, ph_max_atoms: int, ph_mesh: int, max_wall_s: float) -> dict:
+def run_model(model: str, sample, ph_min_length: float, ph_max_atoms: int, ph_mesh: int, max_wall_s: float,
+              ph_displacement: float = 0.01, ph_two_amplitudes: bool = False) -> dict:
     """Relax + phonon-check every structure with one model (in its own process, one thread)."""
     warnings.filterwarnings("ignore")
     from hts.relax.mlip import set_torch_threads
@@ -81,13 +83,14 @@ def run_model(model: str, sample, ph_min_length: float, ph_max_atoms: int, ph_me
         if r.structure is not None:
             row["dV_pct"] = 100.0 * (r.volume_A3 / s.volume - 1.0)
             ph = phonon_check(r.structure, model, min_length=ph_min_length, max_atoms=ph_max_atoms, mesh=ph_mesh,
-                              calculator=calc)
+                              displacement=ph_displacement, two_amplitudes=ph_two_amplitudes, calculator=calc)
             row.update(phonon=ph.classification, min_freq_THz=ph.min_frequency_THz,
                        min_commensurate_freq_THz=ph.min_commensurate_frequency_THz)
         rows.append(row)
         print(f"    [{model}] {len(rows)}/{len(sample)} {comp} {p:g} GPa dV={row.get('dV_pct', float('nan')):+.1f}% "
               f"{row.get('phonon')} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    return {"model": model, "rows": rows, "wall_s": time.perf_counter() - t0}
+    return {"model": model, "rows": rows, "wall_s": time.perf_counter() - t0, "ph_displacement_A": ph_displacement,
+            "ph_two_amplitudes": ph_two_amplitudes}
 
 
 def mean_calculator(model: str):
@@ -108,6 +111,9 @@ def main():
     ap.add_argument("--ph-min-length", type=float, default=PHONON_CHECK["min_length"])
     ap.add_argument("--ph-max-atoms", type=int, default=PHONON_CHECK["max_atoms"])
     ap.add_argument("--ph-mesh", type=int, default=PHONON_CHECK["mesh"])
+    ap.add_argument("--ph-displacement", type=float, default=0.01, help="A; phonons.displacement_A of the configs")
+    ap.add_argument("--ph-two-amplitudes", action="store_true",
+                    help="force constants from F(2u) - F(u): a cusp of the energy cancels (hts.stability.phonons)")
     ap.add_argument("--max-wall-s", type=float, default=40.0, help="per relaxation; beyond it: a timeout failure")
     ap.add_argument("--json", help="write per-structure results here")
     ap.add_argument("--summarize", help="only print the summary of a JSON written by --json")
@@ -133,12 +139,13 @@ def main():
         print(f"sample restricted to the fine-tuned models' elements {sorted(covered)}", flush=True)
     print(f"{len(sample)} CompSC hydrides (<= {args.max_atoms} atoms, 50-300 GPa, seed 0), "
           f"{min(s[2] for s in sample):.0f}-{max(s[2] for s in sample):.0f} GPa; phonons: supercell >= "
-          f"{args.ph_min_length} A (<= {args.ph_max_atoms} atoms), mesh {args.ph_mesh}^3", flush=True)
+          f"{args.ph_min_length} A (<= {args.ph_max_atoms} atoms), mesh {args.ph_mesh}^3, displacement "
+          f"{args.ph_displacement} A{' (two amplitudes)' if args.ph_two_amplitudes else ''}", flush=True)
     results = {}
     with ProcessPoolExecutor(args.jobs) as ex:
         gate_futs = [ex.submit(hydrogen_gate, m) for m in models]
         futs = [ex.submit(run_model, m, sample, args.ph_min_length, args.ph_max_atoms, args.ph_mesh,
-                          args.max_wall_s) for m in models]
+                          args.max_wall_s, args.ph_displacement, args.ph_two_amplitudes) for m in models]
         for f in futs:
             res = f.result()
             results[res["model"]] = res

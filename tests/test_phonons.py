@@ -56,3 +56,37 @@ def test_no_h_mean_frequency_without_hydrogen():
     s = Structure.from_spacegroup(225, Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]]).get_primitive_structure()
     r = phonon_check(s, "emt", min_length=7.0, max_atoms=64, mesh=4, calculator=EMT())
     assert r.h_mean_frequency_THz is None
+
+
+class _ConeEMT(EMT):
+    """EMT plus a * |u| for every atom's distance u from its fcc lattice site: a cone (cusp) at the perfect crystal,
+    the shape CHGNet's angle features give where two bonds are collinear."""
+
+    def __init__(self, a_eV_A: float, lattice: np.ndarray):
+        super().__init__()
+        self.a, self.lattice = a_eV_A, lattice
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=None):
+        super().calculate(atoms, properties, system_changes or [])
+        frac = self.atoms.positions @ np.linalg.inv(self.lattice)
+        u = (frac - np.rint(frac)) @ self.lattice
+        norm = np.linalg.norm(u, axis=1)
+        unit = np.divide(u, norm[:, None], out=np.zeros_like(u), where=norm[:, None] > 1e-12)
+        self.results["energy"] += self.a * norm.sum()
+        self.results["forces"] = self.results["forces"] - self.a * unit
+
+
+@pytest.mark.parametrize("a_eV_A", [0.05, -0.05])
+def test_two_amplitudes_cancel_a_cusp_that_one_amplitude_reads_as_curvature(a_eV_A):
+    # a cone a*|u| has a force of constant size along a displacement: one amplitude u reads it as a force constant
+    # a/u (0.05/0.01 = 5 eV/A^2, stiffer or imaginary), while F(2u) - F(u) cancels it and leaves fcc Cu's own modes
+    s = Structure.from_spacegroup(225, Lattice.cubic(3.61), ["Cu"], [[0, 0, 0]]).get_primitive_structure()
+    kw = dict(min_length=7.0, max_atoms=64, mesh=4)
+    ref = phonon_check(s, "emt", calculator=EMT(), **kw)
+    cone = _ConeEMT(a_eV_A, s.lattice.matrix)
+    one = phonon_check(s, "emt", calculator=cone, **kw)
+    two = phonon_check(s, "emt", calculator=cone, two_amplitudes=True, **kw)
+    assert np.array(two.frequencies_THz) == pytest.approx(np.array(ref.frequencies_THz), abs=0.05)
+    assert two.classification == ref.classification == "stable"
+    assert one.classification == ("stable" if a_eV_A > 0 else "unstable")
+    assert np.abs(np.array(one.frequencies_THz) - np.array(ref.frequencies_THz)).max() > 1.0

@@ -90,23 +90,40 @@ def _weighted_mean_frequency(freqs: np.ndarray, q_weights: np.ndarray, mode_weig
     return float((w * freqs).sum() / w.sum()) if w.sum() > 1e-9 else None
 
 
+def _forces(symbols, cell, cartesian, calculator) -> np.ndarray:
+    from ase import Atoms
+
+    atoms = Atoms(symbols, cell=cell, positions=cartesian, pbc=True)
+    atoms.calc = calculator
+    f = atoms.get_forces()
+    return f - f.mean(axis=0)  # remove drift
+
+
 def model_force_constants(structure: Structure, calculator, supercell: list[int], displacement: float = 0.01,
-                          primitive_matrix="P", symprec: float = 1e-5):
+                          primitive_matrix="P", symprec: float = 1e-5, two_amplitudes: bool = False):
     """A Phonopy object with the force constants of ``calculator`` (finite displacements in the diagonal
     ``supercell``; the drift of each force set removed; symmetrized). ``primitive_matrix`` "P" keeps ``structure``'s
-    own cell and basis (phonopy 4 would otherwise reduce it and read q points in another basis)."""
-    from ase import Atoms
+    own cell and basis (phonopy 4 would otherwise reduce it and read q points in another basis).
+
+    ``two_amplitudes``: each displacement u is also made at 2u and the force constants come from F(2u) - F(u). A
+    term of the energy that grows as |u| (a cusp: CHGNet's angle features are not differentiable where two bonds
+    are collinear, at every inversion centre) gives a force that does not change along the displacement, so it
+    cancels; with one amplitude it enters the force constants divided by u."""
     from phonopy import Phonopy
 
     ph = Phonopy(get_phonopy_structure(structure), supercell_matrix=np.diag(supercell),
                  primitive_matrix=primitive_matrix, symprec=symprec)
     ph.generate_displacements(distance=displacement)
+    sc = ph.supercell
     forces = []
-    for cell in ph.supercells_with_displacements:
-        atoms = Atoms(cell.symbols, cell=cell.cell, scaled_positions=cell.scaled_positions, pbc=True)
-        atoms.calc = calculator
-        f = atoms.get_forces()
-        forces.append(f - f.mean(axis=0))  # remove drift
+    for d in ph.dataset["first_atoms"]:
+        pos = sc.positions.copy()
+        pos[d["number"]] += d["displacement"]
+        f = _forces(sc.symbols, sc.cell, pos, calculator)
+        if two_amplitudes:
+            pos[d["number"]] += d["displacement"]
+            f = _forces(sc.symbols, sc.cell, pos, calculator) - f
+        forces.append(f)
     ph.forces = np.array(forces)
     ph.produce_force_constants()
     ph.symmetrize_force_constants()
@@ -133,6 +150,7 @@ def phonon_check(
     gamma_acoustic_tol: float = 1.0,
     calculator=None,
     symprec: float = 1e-3,
+    two_amplitudes: bool = False,
 ) -> PhononResult:
     """Finite-displacement phonons with the MLIP; never raises for physics failures."""
     t0, c0 = time.time(), time.process_time()
@@ -140,7 +158,7 @@ def phonon_check(
     mesh_l = [mesh] * 3
     try:
         ph = model_force_constants(structure, calculator or get_calculator(model), sc, displacement,
-                                   primitive_matrix="auto", symprec=symprec)
+                                   primitive_matrix="auto", symprec=symprec, two_amplitudes=two_amplitudes)
         ph.run_mesh(mesh_l, with_eigenvectors=True, is_gamma_center=True)
         m = ph.get_mesh_dict()
         freqs, qpts, qw = np.asarray(m["frequencies"]), np.asarray(m["qpoints"]), np.asarray(m["weights"], float)

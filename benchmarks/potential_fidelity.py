@@ -1,7 +1,7 @@
 """Fidelity of the fine-tuned prescreen potential on DFT labels it never trained on, beside the stock model.
 
 Held-out labels are those of groups (whole prototypes, never single frames: hts.potential.finetune.grouped_split)
-the fine-tuned model never trained on: its validation groups and any labelled since; or the labels of ``--held-out``
+the fine-tuned model (CHGNet or SevenNet; the stock model is its base) never trained on: its validation groups and any labelled since; or the labels of ``--held-out``
 files (JSON lines) in such groups. ``--common-with`` drops the groups other models trained on too, so that models
 trained on different groups (a production member trained on every label, say) are compared on one test set. To be
 fair to the stock model, its per-element energy offsets are refit on the same training labels the fine-tuned model saw.
@@ -71,7 +71,19 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    tuned, meta = load_finetuned(Path(args.model))
+    from hts.potential.sevennet import is_sevennet
+
+    meta = json.loads((Path(args.model) / "model.json").read_text())
+    if is_sevennet(meta):  # stock is 7net-0, its offsets fit robustly (it is hundreds of eV/atom off on a few cells)
+        from hts.potential import sevennet
+
+        tuned, stock = sevennet.load_sevennet(Path(args.model)), sevennet._checkpoint().build_model()
+        run = sevennet.predict
+        stock_fit = sevennet.robust_offsets
+    else:
+        (tuned, meta), stock = load_finetuned(Path(args.model)), CHGNet.load(verbose=False)
+        run = predict
+        stock_fit = fit_offsets
     family = (meta.get("settings") or {}).get("family")
     labels = read_label_files(args.labels or label_files(meta), family)
     train_groups = set(meta["train_groups"])
@@ -87,18 +99,19 @@ def main() -> None:
                            trained.get("max_pressure_GPa", float("inf")))
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
-    stock = CHGNet.load(verbose=False)
     fair = within_pressure(train, trained.get("max_pressure_GPa", float("inf")))  # the wall cells' eV would set them
-    stock_offsets = fit_offsets(fair, total_energies(stock, fair))  # energies only: no force graph to hold
+    stock_energies = ([p["e_eV"] for p in run(stock, fair)] if run is not predict
+                      else total_energies(stock, fair))  # CHGNet: energies only, no force graph to hold
+    stock_offsets = stock_fit(fair, stock_energies)
     test = [r for r in test if set(r["species"]) <= set(stock_offsets)]  # an element seen in training only
-    res_stock = errors(test, predict(stock, test), stock_offsets)
-    pred_tuned = predict(tuned, test)
+    res_stock = errors(test, run(stock, test), stock_offsets)
+    pred_tuned = run(tuned, test)
     res_tuned = errors(test, pred_tuned, meta["offsets_eV_per_atom"])
     row = {"model": args.model, "training_hash": meta["training_hash"], "settings": meta.get("settings"),
            "n_train_labels": len(train), "n_test": len(test), "held_out_files": args.held_out,
            "common_with": args.common_with,
            "test_groups": sorted({label_group(r) for r in test}), "fine_tuned": res_tuned, "stock": res_stock,
-           "fine_tuned_on_training_labels": errors(train, predict(tuned, train), meta["offsets_eV_per_atom"]) if args.fit else None,
+           "fine_tuned_on_training_labels": errors(train, run(tuned, train), meta["offsets_eV_per_atom"]) if args.fit else None,
            "wall_s": round(time.time() - t0, 1)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("a") as f:

@@ -1,4 +1,4 @@
-"""``hts finetune``: fine-tune the prescreen potential (CHGNet) on hts's DFT labels."""
+"""``hts finetune``: fine-tune the prescreen potential (CHGNet or SevenNet) on hts's DFT labels."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def _cmd_finetune(args) -> int:
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
                                 start_offset_fit=args.start_offsets, max_angles_per_batch=args.max_angles_per_batch)
+    if args.base != "chgnet":
+        from hts.potential.sevennet import train_sevennet as train
     try:
         meta = train([Path(f) for f in args.labels], Path(args.out), settings, threads=args.threads)
     except ValueError as exc:
@@ -59,12 +61,14 @@ def _cmd_finetune(args) -> int:
 
 
 def add_potential_commands(sub) -> None:
-    p = sub.add_parser("finetune", help="fine-tune CHGNet on DFT labels (data/potential/labels.jsonl)")
+    p = sub.add_parser("finetune", help="fine-tune CHGNet or SevenNet on DFT labels (data/potential/labels.jsonl)")
     p.add_argument("--labels", nargs="+", default=["data/potential/labels.jsonl"],
                    help="label files (hts label --export), read in order; a second stage adds new ones")
     p.add_argument("--out", required=True, help="model directory (weights.pt + model.json)")
     from hts.potential.finetune import START_OFFSET_FITS
     from hts.potential.finetune import FinetuneSettings as d
+    p.add_argument("--base", choices=("chgnet", "7net-0"), default="chgnet",
+                   help="the stock model fine-tuned: CHGNet 0.3.0 or SevenNet 7net-0 (smooth at collinear bonds)")
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--lr", type=float, default=d.learning_rate)
     p.add_argument("--batch-size", type=int, default=d.batch_size)

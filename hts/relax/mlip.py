@@ -79,7 +79,15 @@ def chgnet_inference_model(bond_graph_cutoff_A: float = 3.0):
 def get_calculator(model: str, device: str = "cpu"):
     """ASE calculator for an offline model on ``device`` ("cpu", "cuda", "cuda:1"); cached so each
     process loads it once. A device this machine lacks raises here, once per batch, not per structure."""
-    if is_finetuned(model):  # a directory written by hts.potential.finetune
+    if is_finetuned(model):  # a directory written by hts.potential.finetune or hts.potential.sevennet
+        from hts.potential.sevennet import is_sevennet, load_sevennet
+
+        if is_sevennet(finetuned_meta(model)):
+            from sevenn.calculator import SevenNetCalculator
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return SevenNetCalculator(load_sevennet(model), device=device)
         from chgnet.model.dynamics import CHGNetCalculator
 
         from hts.potential.finetune import load_finetuned

@@ -1,0 +1,174 @@
+"""Fine-tune SevenNet (7net-0) on hts's pw.x labels at pressure: the second base of ``hts finetune``.
+
+SevenNet builds its angular terms from spherical harmonics of the bond directions, polynomials in their components,
+so its energy is smooth where bonds are collinear; CHGNet's learned Fourier frequencies of the bond angle put a cusp
+at every inversion centre (docs/potential.md, session 42), which the phonon check reads as a force constant.
+
+- **Labels, split, energy offsets**: as :mod:`hts.potential.finetune` (the same :class:`FinetuneSettings`, grouped
+  split, per-element offsets fit per atom), except that the starting offsets are fit robustly: stock 7net-0 is
+  hundreds of eV/atom off on a few compressed hydrogen-rich cells, and one such cell would set every offset.
+- **Units**: SevenNet's stress target is minus ASE's stress in eV/A^3 (order xx yy zz xy yz zx) and its loss is in
+  kbar; the labels' GPa stresses are converted here, and ``stress_loss_ratio`` (per GPa^2) is divided by 100.
+- **Saved model**: ``weights.pt`` (a state dict of the 7net-0 architecture) and ``model.json`` with
+  ``base: "sevenn <version> / 7net-0"``; :func:`load_sevennet` rebuilds the architecture from the packaged checkpoint.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", "sevennet_graph", "train_sevennet"]
+
+BASE = "7net-0"
+GPA_PER_EV_A3 = 160.21766208
+UNSUPPORTED = {"max_angles_per_batch": None, "wall_weight": "equal", "trainable": ("",), "start_offset_fit": "per_atom",
+               "bond_graph_cutoff_A": 3.0}  # CHGNet's options: a SevenNet run takes their defaults only
+
+
+def is_sevennet(meta: dict) -> bool:
+    """True for the model.json of a fine-tuned SevenNet."""
+    return str(meta.get("base", "")).startswith("sevenn")
+
+
+def _checkpoint():
+    from sevenn.util import load_checkpoint
+
+    return load_checkpoint(BASE)
+
+
+def load_sevennet(model_dir: Path):
+    """The 7net-0 architecture with the fine-tuned weights of ``model_dir``, in evaluation mode."""
+    import torch
+
+    model = _checkpoint().build_model()
+    model.load_state_dict(torch.load(Path(model_dir) / "weights.pt", map_location="cpu", weights_only=True))
+    model.eval()
+    return model
+
+
+def sevennet_graph(label: dict, cutoff_A: float, energy_eV: float | None = None):
+    """SevenNet's graph of a label, its targets in SevenNet's convention (``energy_eV`` replaces the label's)."""
+    from ase import Atoms
+    from sevenn.atom_graph_data import AtomGraphData
+    from sevenn.train.dataload import atoms_to_graph
+
+    s = label["structure"]
+    atoms = Atoms([str(x) for x in label["species"]], positions=s.cart_coords, cell=s.lattice.matrix, pbc=True)
+    atoms.info["y_energy"] = float(label["energy_eV"] if energy_eV is None else energy_eV)
+    atoms.arrays["y_force"] = np.asarray(label["forces_eV_A"], dtype=float)
+    atoms.info["y_stress"] = -np.asarray(label["stress_GPa"], dtype=float) / GPA_PER_EV_A3
+    return AtomGraphData.from_numpy_dict(atoms_to_graph(atoms, cutoff_A, transfer_info=False, allow_unlabeled=True))
+
+
+def predict(model, labels: list[dict], cutoff_A: float = 5.0, batch_size: int = 4) -> list[dict]:
+    """[{e_eV (total, model scale), f (eV/A), p_GPa}] of a SevenNet model for each label's structure."""
+    from torch_geometric.loader import DataLoader
+
+    model.eval()
+    model.set_is_batch_data(True)
+    out = []
+    for batch in DataLoader([sevennet_graph(r, cutoff_A) for r in labels], batch_size=batch_size, shuffle=False):
+        o = model(batch)
+        n = batch["num_atoms"].tolist()
+        forces = o["inferred_force"].detach().split(n)
+        for i in range(len(n)):
+            out.append({"e_eV": float(o["inferred_total_energy"][i].detach()), "f": forces[i].numpy(),
+                        "p_GPa": float(o["inferred_stress"][i, :3].detach().mean()) * GPA_PER_EV_A3})
+    return out
+
+
+def robust_offsets(labels: list[dict], model_energies_eV: list[float],
+                   thresholds_eV: tuple[float, ...] = (100.0, 20.0, 5.0, 2.0, 1.0)) -> dict[str, float]:
+    """Per-element offsets (:func:`~hts.potential.finetune.fit_offsets`) refit with the labels the last fit left more
+    than each threshold (eV/atom) off dropped in turn; an element whose labels are all dropped keeps its last offset."""
+    from hts.potential.finetune import fit_offsets
+
+    off = fit_offsets(labels, model_energies_eV)
+    for t in thresholds_eV:
+        keep = [i for i, (r, e) in enumerate(zip(labels, model_energies_eV))
+                if abs(r["energy_eV"] - e - sum(off[s] for s in r["species"])) / len(r["species"]) < t]
+        if keep:
+            off = {**off, **fit_offsets([labels[i] for i in keep], [model_energies_eV[i] for i in keep])}
+    return off
+
+
+def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> dict:
+    """Fine-tune 7net-0 on the labels of ``labels_path`` (a file or a list) with ``settings`` (a FinetuneSettings);
+    writes ``out_dir``/weights.pt and model.json and returns the latter."""
+    import torch
+    from sevenn.train.loss import ForceLoss, PerAtomEnergyLoss, StressLoss
+    from torch_geometric.loader import DataLoader
+
+    from hts.potential import finetune as ft
+
+    odd = [k for k, v in UNSUPPORTED.items() if getattr(settings, k) != v]
+    if odd:  # refused before any label is read
+        raise ValueError(f"base {BASE}: {', '.join(odd)} are CHGNet options; leave them at their defaults")
+    start = Path(settings.start_from) if settings.start_from else None
+    first = json.loads((start / "model.json").read_text()) if start and (start / "model.json").is_file() else {}
+    if start and not is_sevennet(first):
+        raise ValueError(f"start_from {start}: not a fine-tuned SevenNet (base {first.get('base')!r})")
+    torch.set_num_threads(threads)
+    torch.manual_seed(settings.seed)
+    files = ft._paths(labels_path)
+    labels = ft.training_labels(files, settings)
+    if len(labels) < 4:
+        raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "
+                         f"{settings.max_pressure_GPa:g} GPa; at least 4 are needed")
+    cp = _checkpoint()
+    cutoff = float(cp.config["cutoff"])
+    model = load_sevennet(start) if start else cp.build_model()
+    if start:  # the first stage's held-out groups stay held out, as in finetune.train
+        tr, va = ft.split_by_groups(labels, set(first.get("val_groups", [])))
+    else:
+        tr, va = ft.grouped_split(labels, settings.val_share, settings.seed)
+    no_energy = ft.energy_free(labels, asdict(settings))
+    train_labels = [labels[i] for i in tr]
+    fit_labels = [r for r in train_labels if r["id"] not in no_energy]
+    offsets = robust_offsets(fit_labels, [p["e_eV"] for p in predict(model, fit_labels, cutoff)])
+    data = [sevennet_graph(r, cutoff, float("nan") if r["id"] in no_energy else ft.shifted_energy(r, offsets))
+            for r in train_labels]
+    loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(settings.seed))
+    mse = torch.nn.MSELoss()
+    losses = [(PerAtomEnergyLoss(criterion=mse), settings.energy_loss_ratio),
+              (ForceLoss(criterion=mse), settings.force_loss_ratio),
+              (StressLoss(criterion=mse), settings.stress_loss_ratio / 100.0)]  # per GPa^2 -> per kbar^2
+    opt = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs * len(loader)))
+    t0 = time.time()
+    model.set_is_batch_data(True)
+    for _ in range(settings.epochs):
+        model.train()
+        for batch in loader:
+            opt.zero_grad()
+            out = model(batch)
+            sum(loss.get_loss(out, model) * w for loss, w in losses).backward()
+            # a compressed H-rich cell that stock 7net-0 puts hundreds of eV/atom off would otherwise throw the
+            # weights in one step
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+            sched.step()
+    model.eval()
+    offsets = ft.fit_offsets(fit_labels, [p["e_eV"] for p in predict(model, fit_labels, cutoff)])
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), out_dir / "weights.pt")
+    meta = {"base": f"sevenn {importlib.metadata.version('sevenn')} / {BASE}", "training_hash": ft.training_hash(labels),
+            "n_labels": len(labels), "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets),
+            "offsets_eV_per_atom": offsets, "offset_fit": ft.OFFSET_FIT,
+            "packages": {p: importlib.metadata.version(p) for p in ("torch", "sevenn", "numpy", "ase")},
+            "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
+            "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1),
+            "labels_files": [str(f) for f in files],
+            "val_groups": sorted({ft.label_group(labels[i]) for i in va}),
+            "train_groups": sorted({ft.label_group(labels[i]) for i in tr}),
+            "train_ids": sorted(labels[i]["id"] for i in tr), "val_ids": sorted(labels[i]["id"] for i in va)}
+    (out_dir / "model.json").write_text(json.dumps(meta, indent=1))
+    return meta

@@ -77,7 +77,7 @@ def main() -> None:
     if is_sevennet(meta):  # stock is 7net-0, its offsets fit robustly (it is hundreds of eV/atom off on a few cells)
         from hts.potential import sevennet
 
-        tuned, stock = sevennet.load_sevennet(Path(args.model)), sevennet._checkpoint().build_model()
+        tuned, stock = sevennet.load_sevennet(Path(args.model)), sevennet.stock_model()
         run = sevennet.predict
         stock_fit = sevennet.robust_offsets
     else:

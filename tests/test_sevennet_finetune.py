@@ -64,7 +64,7 @@ def test_sevennet_targets_and_predictions_follow_the_labels_units(labels_file):
     """Graph targets are minus ASE's stress in eV/A^3; predict() gives back the labels' pressures and forces; the
     offsets come back as the shift, even with one label spoiled by hundreds of eV/atom."""
     from hts.potential.finetune import read_labels
-    from hts.potential.sevennet import _checkpoint, predict, robust_offsets, sevennet_graph
+    from hts.potential.sevennet import predict, robust_offsets, sevennet_graph, stock_model
 
     path, rows = labels_file
     labels = read_labels(path)
@@ -72,7 +72,7 @@ def test_sevennet_targets_and_predictions_follow_the_labels_units(labels_file):
     s = np.asarray(rows[0]["stress_GPa"])
     want = -np.array([s[0, 0], s[1, 1], s[2, 2], s[0, 1], s[1, 2], s[2, 0]]) / 160.21766208
     assert np.allclose(g["stress"].numpy().ravel(), want, rtol=1e-5)
-    model = _checkpoint().build_model()
+    model = stock_model()
     pred = predict(model, labels)
     for r, p in zip(labels, pred):
         assert p["p_GPa"] == pytest.approx(r["pressure_GPa"], abs=0.05)
@@ -91,7 +91,7 @@ def test_sevennet_finetune_saves_loads_relaxes_and_refuses(labels_file, tmp_path
 
     from hts.cli import main
     from hts.potential.finetune import FinetuneSettings, load_finetuned
-    from hts.potential.sevennet import _checkpoint, train_sevennet
+    from hts.potential.sevennet import stock_model, train_sevennet
     from hts.relax.mlip import get_calculator, model_version
     from hts.relax.relaxer import MLIPRelaxMaker
 
@@ -104,7 +104,7 @@ def test_sevennet_finetune_saves_loads_relaxes_and_refuses(labels_file, tmp_path
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(rows) and meta["n_val"] > 0
     for el, mu in SHIFT.items():  # labels are the model itself plus the shift: one small step keeps the offsets
         assert meta["offsets_eV_per_atom"][el] == pytest.approx(mu, abs=0.05)
-    stock = _checkpoint().build_model().state_dict()
+    stock = stock_model().state_dict()
     tuned = torch.load(out / "weights.pt", weights_only=True)
     assert set(tuned) == set(stock)
     assert max(float((tuned[k] - stock[k]).abs().max()) for k in stock if stock[k].is_floating_point() and stock[k].numel()) > 0

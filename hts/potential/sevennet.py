@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", "sevennet_graph", "train_sevennet"]
+__all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", "sevennet_graph", "stock_model",
+           "train_sevennet"]
 
 BASE = "7net-0"
 GPA_PER_EV_A3 = 160.21766208
@@ -40,6 +41,11 @@ def _checkpoint():
     from sevenn.util import load_checkpoint
 
     return load_checkpoint(BASE)
+
+
+def stock_model():
+    """Stock 7net-0 (the packaged checkpoint's weights), the base of every fine-tuned SevenNet."""
+    return _checkpoint().build_model()
 
 
 def load_sevennet(model_dir: Path):
@@ -116,7 +122,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
         raise ValueError(f"start_from {start}: not a fine-tuned SevenNet (base {first.get('base')!r})")
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
-    files = ft._paths(labels_path)
+    files = [Path(labels_path)] if isinstance(labels_path, (str, Path)) else [Path(f) for f in labels_path]
     labels = ft.training_labels(files, settings)
     if len(labels) < 4:
         raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "

@@ -78,12 +78,14 @@ def main() -> None:
         from hts.potential import sevennet
 
         tuned, stock = sevennet.load_sevennet(Path(args.model)), sevennet.stock_model()
-        run = sevennet.predict
-        stock_fit = sevennet.robust_offsets
+        run, stock_fit = sevennet.predict, sevennet.robust_offsets
+
+        def energies(model, labels):
+            return [p["e_eV"] for p in sevennet.predict(model, labels)]
     else:
         (tuned, meta), stock = load_finetuned(Path(args.model)), CHGNet.load(verbose=False)
-        run = predict
-        stock_fit = fit_offsets
+        run, stock_fit = predict, fit_offsets
+        energies = total_energies  # energies only: no force graph to hold
     family = (meta.get("settings") or {}).get("family")
     labels = read_label_files(args.labels or label_files(meta), family)
     train_groups = set(meta["train_groups"])
@@ -100,9 +102,7 @@ def main() -> None:
     if not test:
         raise SystemExit("no held-out label with elements the model covers")
     fair = within_pressure(train, trained.get("max_pressure_GPa", float("inf")))  # the wall cells' eV would set them
-    stock_energies = ([p["e_eV"] for p in run(stock, fair)] if run is not predict
-                      else total_energies(stock, fair))  # CHGNet: energies only, no force graph to hold
-    stock_offsets = stock_fit(fair, stock_energies)
+    stock_offsets = stock_fit(fair, energies(stock, fair))
     test = [r for r in test if set(r["species"]) <= set(stock_offsets)]  # an element seen in training only
     res_stock = errors(test, run(stock, test), stock_offsets)
     pred_tuned = run(tuned, test)

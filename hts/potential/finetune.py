@@ -387,7 +387,8 @@ def load_finetuned(model_dir: Path, elements: list[str] | None = None):
 
     model_dir = Path(model_dir)
     meta = json.loads((model_dir / "model.json").read_text())
-    if str(meta.get("base", "")).startswith("sevenn"):
+    from hts.potential.sevennet import is_sevennet  # lazy: sevennet reads this module's label functions
+    if is_sevennet(meta):
         raise ValueError(f"{model_dir} is a fine-tuned SevenNet: hts.potential.sevennet.load_sevennet loads it")
     if elements is not None:
         outside = sorted(set(elements) - set(meta["elements"]))

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hts.units import EV_PER_A3_TO_GPA
+
 __all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", "sevennet_graph", "stock_model",
            "train_sevennet"]
 
 BASE = "7net-0"
-GPA_PER_EV_A3 = 160.21766208
-UNSUPPORTED = {"max_angles_per_batch": None, "wall_weight": "equal", "trainable": ("",), "start_offset_fit": "per_atom",
-               "bond_graph_cutoff_A": 3.0}  # CHGNet's options: a SevenNet run takes their defaults only
+CHGNET_ONLY = ("max_angles_per_batch", "wall_weight", "trainable", "start_offset_fit", "bond_graph_cutoff_A")
+# FinetuneSettings fields a SevenNet run takes at their defaults only
 
 
 def is_sevennet(meta: dict) -> bool:
@@ -68,7 +69,7 @@ def sevennet_graph(label: dict, cutoff_A: float, energy_eV: float | None = None)
     atoms = Atoms([str(x) for x in label["species"]], positions=s.cart_coords, cell=s.lattice.matrix, pbc=True)
     atoms.info["y_energy"] = float(label["energy_eV"] if energy_eV is None else energy_eV)
     atoms.arrays["y_force"] = np.asarray(label["forces_eV_A"], dtype=float)
-    atoms.info["y_stress"] = -np.asarray(label["stress_GPa"], dtype=float) / GPA_PER_EV_A3
+    atoms.info["y_stress"] = -np.asarray(label["stress_GPa"], dtype=float) / EV_PER_A3_TO_GPA
     return AtomGraphData.from_numpy_dict(atoms_to_graph(atoms, cutoff_A, transfer_info=False, allow_unlabeled=True))
 
 
@@ -85,7 +86,7 @@ def predict(model, labels: list[dict], cutoff_A: float = 5.0, batch_size: int = 
         forces = o["inferred_force"].detach().split(n)
         for i in range(len(n)):
             out.append({"e_eV": float(o["inferred_total_energy"][i].detach()), "f": forces[i].numpy(),
-                        "p_GPa": float(o["inferred_stress"][i, :3].detach().mean()) * GPA_PER_EV_A3})
+                        "p_GPa": float(o["inferred_stress"][i, :3].detach().mean()) * EV_PER_A3_TO_GPA})
     return out
 
 
@@ -113,7 +114,8 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
 
     from hts.potential import finetune as ft
 
-    odd = [k for k, v in UNSUPPORTED.items() if getattr(settings, k) != v]
+    default = ft.FinetuneSettings()
+    odd = [k for k in CHGNET_ONLY if getattr(settings, k) != getattr(default, k)]
     if odd:  # refused before any label is read
         raise ValueError(f"base {BASE}: {', '.join(odd)} are CHGNet options; leave them at their defaults")
     start = Path(settings.start_from) if settings.start_from else None

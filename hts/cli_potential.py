@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -48,7 +49,10 @@ def _cmd_finetune(args) -> int:
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
                                 start_offset_fit=args.start_offsets, max_angles_per_batch=args.max_angles_per_batch)
     if args.base != "chgnet":
+        from hts.potential.sevennet import log as progress
         from hts.potential.sevennet import train_sevennet as train
+
+        progress.setLevel(logging.INFO)  # one line per epoch (CHGNet's trainer prints its own)
     try:
         meta = train([Path(f) for f in args.labels], Path(args.out), settings, threads=args.threads)
     except ValueError as exc:

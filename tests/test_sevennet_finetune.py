@@ -83,9 +83,9 @@ def test_sevennet_targets_and_predictions_follow_the_labels_units(labels_file):
     assert off["H"] == pytest.approx(SHIFT["H"], abs=1e-3) and off["Li"] == pytest.approx(SHIFT["Li"], abs=1e-3)
 
 
-def test_sevennet_finetune_saves_loads_relaxes_and_refuses(labels_file, tmp_path):
-    """``hts finetune --base 7net-0``: a model directory with SevenNet's weights and the offsets; relax.model takes it;
-    CHGNet's options and CHGNet's loader refuse it with a clear error."""
+def test_sevennet_finetune_saves_loads_relaxes_and_refuses(labels_file, tmp_path, caplog):
+    """``hts finetune --base 7net-0``: a model directory with SevenNet's weights, the offsets and the loss per epoch;
+    relax.model takes it; CHGNet's options and CHGNet's loader refuse it with a clear error."""
     import torch
     from pymatgen.core import Lattice, Structure
 
@@ -102,6 +102,10 @@ def test_sevennet_finetune_saves_loads_relaxes_and_refuses(labels_file, tmp_path
     meta = json.loads((out / "model.json").read_text())
     assert meta["base"].startswith("sevenn ") and meta["base"].endswith("/ 7net-0")
     assert meta["elements"] == ["H", "Li"] and meta["n_train"] + meta["n_val"] == len(rows) and meta["n_val"] > 0
+    # the labels are the model itself: with the units right the loss is near zero (a stress sign or kbar/GPa slip
+    # would put it in the hundreds), and the epoch is reported
+    assert len(meta["train_loss_per_epoch"]) == 1 and 0 <= meta["train_loss_per_epoch"][0] < 0.01
+    assert "epoch 1/1: training loss" in caplog.text
     for el, mu in SHIFT.items():  # labels are the model itself plus the shift: one small step keeps the offsets
         assert meta["offsets_eV_per_atom"][el] == pytest.approx(mu, abs=0.05)
     stock = stock_model().state_dict()

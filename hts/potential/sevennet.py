@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -29,6 +30,7 @@ __all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", 
            "train_sevennet"]
 
 BASE = "7net-0"
+log = logging.getLogger(__name__)
 CHGNET_ONLY = ("max_angles_per_batch", "wall_weight", "trainable", "start_offset_fit", "bond_graph_cutoff_A")
 # FinetuneSettings fields a SevenNet run takes at their defaults only
 
@@ -152,17 +154,23 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs * len(loader)))
     t0 = time.time()
     model.set_is_batch_data(True)
-    for _ in range(settings.epochs):
+    history = []  # mean training loss per cell, per epoch
+    for epoch in range(settings.epochs):
         model.train()
+        total, seen = 0.0, 0
         for batch in loader:
             opt.zero_grad()
             out = model(batch)
-            sum(loss.get_loss(out, model) * w for loss, w in losses).backward()
+            loss = sum(term.get_loss(out, model) * w for term, w in losses)
+            loss.backward()
+            total, seen = total + float(loss) * batch.num_graphs, seen + batch.num_graphs
             # a compressed H-rich cell that stock 7net-0 puts hundreds of eV/atom off would otherwise throw the
             # weights in one step
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             opt.step()
             sched.step()
+        history.append(round(total / seen, 6))
+        log.info("epoch %d/%d: training loss %.4g, %.0f s", epoch + 1, settings.epochs, history[-1], time.time() - t0)
     model.eval()
     offsets = ft.fit_offsets(fit_labels, [p["e_eV"] for p in predict(model, fit_labels, cutoff)])
     out_dir = Path(out_dir)
@@ -173,7 +181,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
             "offsets_eV_per_atom": offsets, "offset_fit": ft.OFFSET_FIT,
             "packages": {p: importlib.metadata.version(p) for p in ("torch", "sevenn", "numpy", "ase")},
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],
-            "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1),
+            "settings": asdict(settings), "train_wall_s": round(time.time() - t0, 1), "train_loss_per_epoch": history,
             "labels_files": [str(f) for f in files],
             "val_groups": sorted({ft.label_group(labels[i]) for i in va}),
             "train_groups": sorted({ft.label_group(labels[i]) for i in tr}),

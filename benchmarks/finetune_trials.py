@@ -5,7 +5,7 @@ docs/data/finetune_trials.jsonl.
 
     python benchmarks/finetune_trials.py NAME [--labels F] [--epochs 8] [--batch 8] [--lr 1e-3]
            [--energy-weight 1] [--force-weight 1] [--stress-weight 0.1] [--last-layers] [--val-share 0.2]
-           [--max-pressure 1000] [--seed 0] [--keep DIR] [--threads 1] [--start-from DIR]
+           [--max-pressure 1000] [--seed 0] [--keep DIR] [--threads 1] [--start-from DIR] [--base 7net-0]
     python benchmarks/finetune_trials.py NAME --model DIR   # the errors of a model this script kept (no training)
 """
 
@@ -19,24 +19,36 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
+from hts.potential import sevennet
 
 warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 OUT = Path(__file__).resolve().parents[1] / "docs" / "data" / "finetune_trials.jsonl"
 
 
-def maes(model, labels: list[dict], offsets: dict[str, float]) -> dict:
-    from potential_fidelity import errors, predict
+def maes(model, labels: list[dict], offsets: dict[str, float], predict) -> dict:
+    from potential_fidelity import errors
 
     r = errors(labels, predict(model, labels), offsets)
     return {"n": len(labels), "energy_meV": round(r["energy_mae_meV"], 1), "force_eV_A": round(r["force_mae"], 3),
             "pressure_GPa": round(r["pressure_mae_GPa"], 2)}
 
 
+def load(model_dir: Path):
+    """(model, model.json, its predict function) of a kept CHGNet or SevenNet model."""
+    meta = json.loads((model_dir / "model.json").read_text())
+    if sevennet.is_sevennet(meta):
+        return sevennet.load_sevennet(model_dir), meta, sevennet.predict
+    from potential_fidelity import predict
+
+    from hts.potential.finetune import load_finetuned
+
+    return (*load_finetuned(model_dir), predict)
+
+
 def main() -> None:
-    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, energy_trained, label_group, load_finetuned,
-                                        label_files, read_label_files, train, within_pressure)
+    from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, energy_trained, label_files, label_group,
+                                        read_label_files, train, within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("name")
@@ -57,9 +69,12 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="keep the trained model in this directory")
     ap.add_argument("--model", default=None, help="measure a model kept by an earlier trial instead of training one")
     ap.add_argument("--start-from", default=None, help="continue training from this saved model's weights")
+    ap.add_argument("--base", choices=("chgnet", "7net-0"), default="chgnet", help="the stock model fine-tuned")
     a = ap.parse_args()
+    if a.base != "chgnet":
+        train = sevennet.train_sevennet
     if a.model:
-        model, meta = load_finetuned(Path(a.model))
+        model, meta, predict = load(Path(a.model))
         wall = meta["train_wall_s"]
     else:
         settings = FinetuneSettings(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch,
@@ -78,7 +93,7 @@ def main() -> None:
             t0 = time.time()
             train(labels_file, out, settings, threads=a.threads)
             wall = time.time() - t0
-            model, meta = load_finetuned(out)
+            model, meta, predict = load(out)
     s = meta["settings"]
     labels = within_pressure(read_label_files(label_files(meta), s["family"]), s["max_pressure_GPa"],
                              s.get("wall_max_pressure_GPa"), s.get("wall_hydrogen", False))
@@ -91,8 +106,8 @@ def main() -> None:
            "energy_weight": s["energy_loss_ratio"], "force_weight": s.get("force_loss_ratio", 1.0),
            "stress_weight": s["stress_loss_ratio"], "max_pressure_GPa": s["max_pressure_GPa"], "seed": s["seed"],
            "threads": a.threads, "train_wall_s": round(wall), "start_from": s.get("start_from"),
-           "train": maes(model, energy_trained(labels, meta), off),
-           "held_out": maes(model, held, off) if held else None}
+           "train": maes(model, energy_trained(labels, meta), off, predict),
+           "held_out": maes(model, held, off, predict) if held else None}
     with OUT.open("a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row))

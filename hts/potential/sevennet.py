@@ -163,7 +163,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
             out = model(batch)
             loss = sum(term.get_loss(out, model) * w for term, w in losses)
             loss.backward()
-            total, seen = total + float(loss) * batch.num_graphs, seen + batch.num_graphs
+            total, seen = total + float(loss.detach()) * batch.num_graphs, seen + batch.num_graphs
             # a compressed H-rich cell that stock 7net-0 puts hundreds of eV/atom off would otherwise throw the
             # weights in one step
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)

@@ -34,18 +34,6 @@ def maes(model, labels: list[dict], offsets: dict[str, float], predict) -> dict:
             "pressure_GPa": round(r["pressure_mae_GPa"], 2)}
 
 
-def load(model_dir: Path):
-    """(model, model.json, its predict function) of a kept CHGNet or SevenNet model."""
-    meta = json.loads((model_dir / "model.json").read_text())
-    if sevennet.is_sevennet(meta):
-        return sevennet.load_sevennet(model_dir), meta, sevennet.predict
-    from potential_fidelity import predict
-
-    from hts.potential.finetune import load_finetuned
-
-    return (*load_finetuned(model_dir), predict)
-
-
 def main() -> None:
     from hts.potential.finetune import (LAST_LAYERS, FinetuneSettings, energy_trained, label_files, label_group,
                                         read_label_files, train, within_pressure)
@@ -73,8 +61,10 @@ def main() -> None:
     a = ap.parse_args()
     if a.base != "chgnet":
         train = sevennet.train_sevennet
+    from potential_fidelity import load_tuned
+
     if a.model:
-        model, meta, predict = load(Path(a.model))
+        model, meta, predict = load_tuned(Path(a.model))
         wall = meta["train_wall_s"]
     else:
         settings = FinetuneSettings(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch,
@@ -93,7 +83,7 @@ def main() -> None:
             t0 = time.time()
             train(labels_file, out, settings, threads=a.threads)
             wall = time.time() - t0
-            model, meta, predict = load(out)
+            model, meta, predict = load_tuned(out)
     s = meta["settings"]
     labels = within_pressure(read_label_files(label_files(meta), s["family"]), s["max_pressure_GPa"],
                              s.get("wall_max_pressure_GPa"), s.get("wall_hydrogen", False))

@@ -39,6 +39,17 @@ def predict(model, labels: list[dict]) -> list[dict]:
              "p_GPa": float(-np.trace(np.asarray(p["s"])) / 3)} for r, p in zip(labels, preds)]
 
 
+def load_tuned(model_dir: Path):
+    """(model, model.json, its predict function) of a fine-tuned CHGNet or SevenNet directory."""
+    from hts.potential import sevennet
+    from hts.potential.finetune import load_finetuned
+
+    meta = json.loads((model_dir / "model.json").read_text())
+    if sevennet.is_sevennet(meta):
+        return sevennet.load_sevennet(model_dir), meta, sevennet.predict
+    return (*load_finetuned(model_dir), predict)
+
+
 def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> dict:
     """Mean absolute errors of ``preds`` (model scale) against the labels, the offsets added back."""
     de = [abs(p["e_eV"] + sum(offsets[s] for s in r["species"]) - r["energy_eV"]) / len(r["species"])
@@ -51,8 +62,8 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
 def main() -> None:
     from chgnet.model import CHGNet
 
-    from hts.potential.finetune import (energy_trained, fit_offsets, label_files, label_group,
-                                       load_finetuned, read_label_files, read_labels, total_energies, within_pressure)
+    from hts.potential.finetune import (energy_trained, fit_offsets, label_files, label_group, read_label_files,
+                                       read_labels, total_energies, within_pressure)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fine-tuned model directory (hts finetune --out)")
@@ -71,20 +82,16 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    from hts.potential.sevennet import is_sevennet
+    from hts.potential import sevennet
 
-    meta = json.loads((Path(args.model) / "model.json").read_text())
-    if is_sevennet(meta):  # stock is 7net-0, its offsets fit robustly (it is hundreds of eV/atom off on a few cells)
-        from hts.potential import sevennet
-
-        tuned, stock = sevennet.load_sevennet(Path(args.model)), sevennet.stock_model()
-        run, stock_fit = sevennet.predict, sevennet.robust_offsets
+    tuned, meta, run = load_tuned(Path(args.model))
+    if sevennet.is_sevennet(meta):  # stock 7net-0: offsets fit robustly (far off on a few cells)
+        stock, stock_fit = sevennet.stock_model(), sevennet.robust_offsets
 
         def energies(model, labels):
             return [p["e_eV"] for p in sevennet.predict(model, labels)]
     else:
-        (tuned, meta), stock = load_finetuned(Path(args.model)), CHGNet.load(verbose=False)
-        run, stock_fit = predict, fit_offsets
+        stock, stock_fit = CHGNet.load(verbose=False), fit_offsets
         energies = total_energies  # energies only: no force graph to hold
     family = (meta.get("settings") or {}).get("family")
     labels = read_label_files(args.labels or label_files(meta), family)

@@ -47,7 +47,8 @@ def _cmd_finetune(args) -> int:
                                 wall_weight=args.wall_weight, wall_hydrogen=args.wall_hydrogen,
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
-                                start_offset_fit=args.start_offsets, max_angles_per_batch=args.max_angles_per_batch)
+                                start_offset_fit=args.start_offsets, max_angles_per_batch=args.max_angles_per_batch,
+                                loss=args.loss)
     if args.base != "chgnet":
         from hts.potential.sevennet import log as progress
         from hts.potential.sevennet import train_sevennet as train
@@ -79,8 +80,12 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--max-angles-per-batch", type=int, default=None, metavar="N",
                    help="close a batch before it passes N bond angles (dense cells: bounds the memory; "
                         "benchmarks/label_graph_cost.py counts them)")
-    p.add_argument("--energy-weight", type=float, default=d.energy_loss_ratio, help="loss weight of energy (eV/atom)^2")
-    p.add_argument("--stress-weight", type=float, default=d.stress_loss_ratio, help="loss weight of stress (GPa)^2")
+    p.add_argument("--loss", choices=("mse", "huber"), default=d.loss,
+                   help="huber (7net-0 only): sevenn's own fine-tuning loss, nearly linear in every error")
+    p.add_argument("--energy-weight", type=float, default=d.energy_loss_ratio,
+                   help="loss weight of energy (eV/atom)^2 (huber: of eV/atom)")
+    p.add_argument("--stress-weight", type=float, default=d.stress_loss_ratio,
+                   help="loss weight of stress (GPa)^2 (huber: of GPa)")
     p.add_argument("--max-pressure", type=float, default=d.max_pressure_GPa,
                    help="GPa; labels beyond it are not trained on (compressed cells cost most per epoch)")
     p.add_argument("--wall-max-pressure", type=float, default=d.wall_max_pressure_GPa,

@@ -136,3 +136,27 @@ def test_sevennet_finetune_saves_loads_relaxes_and_refuses(labels_file, tmp_path
     (chgnet_dir / "model.json").write_text(json.dumps({"base": "chgnet 0.3.0"}))
     with pytest.raises(ValueError, match="not a fine-tuned SevenNet"):
         train_sevennet(path, tmp_path / "y", FinetuneSettings(family="test", start_from=str(chgnet_dir)))
+
+
+def test_sevennet_huber_loss_trains_and_chgnet_refuses_it(labels_file, tmp_path, capsys):
+    """``--loss huber`` (sevenn's own fine-tuning loss): on labels that are the model itself the loss is near zero
+    (a stress slip of 100 GPa would add about 0.02, an offset slip of 13 eV/atom about 2.6) and the choice is saved;
+    CHGNet and unknown losses are refused before any label is read."""
+    from hts.cli import main
+    from hts.potential.finetune import FinetuneSettings, train
+    from hts.potential.sevennet import train_sevennet
+
+    path, _ = labels_file
+    out = tmp_path / "huber"
+    assert main(["finetune", "--base", "7net-0", "--labels", str(path), "--out", str(out), "--family", "test",
+                 "--epochs", "1", "--lr", "1e-4", "--threads", "1", "--loss", "huber"]) == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["settings"]["loss"] == "huber"
+    assert 0 <= meta["train_loss_per_epoch"][0] < 1e-3
+    assert main(["finetune", "--labels", str(path), "--out", str(tmp_path / "c"), "--loss", "huber"]) == 2
+    assert "loss 'huber': CHGNet is trained with mse here" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(ValueError, match="loss 'l1': mse or huber"):
+        train_sevennet(tmp_path / "no-such-file", tmp_path / "d", FinetuneSettings(loss="l1"))
+    with pytest.raises(ValueError, match="CHGNet is trained with mse"):
+        train(tmp_path / "no-such-file", tmp_path / "e", FinetuneSettings(loss="huber"))

@@ -22,6 +22,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -71,9 +72,9 @@ class FinetuneSettings:
     # CHGNet): a second stage, which keeps that model's held-out groups (val_share and seed then do not split)
     bond_graph_cutoff_A: float = 3.0  # CHGNet's three-body cutoff (stock 3 A); a shorter one cuts the bond angles that
     # set an epoch's cost (2.5 A: a third of them on the labels, benchmarks/bond_cutoff_cost.py); the model keeps it
-    start_offset_fit: str = "per_atom"  # how the offsets the labels are shifted by before training are fit: "per_atom"
-    # or "total" (total energies, as before session 24: the shipped members' first stage was trained so); the offsets
-    # saved after training are fit per atom either way
+    start_offset_fit: str = "per_atom"  # fit of the offsets the labels are shifted by before training: "per_atom" or
+    # "total" (as before session 24: the shipped members' first stage); the saved offsets are per atom either way
+    loss: str = "mse"  # or "huber" (SevenNet only: its own fine-tuning loss; the weights then count linear errors)
     max_angles_per_batch: int | None = None  # a batch closes before it passes this many bond angles (None: batch_size
     # labels whatever their size); bounds the training's memory when dense cells join (hts.potential.batching)
 
@@ -291,6 +292,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
 
     if settings.start_offset_fit not in START_OFFSET_FITS:  # refused before any label is read
         raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: one of {', '.join(START_OFFSET_FITS)}")
+    if settings.loss != "mse":  # refused before any label is read
+        raise ValueError(f"loss {settings.loss!r}: CHGNet is trained with mse here (huber: base 7net-0)")
     if settings.wall_weight not in WALL_WEIGHTS:  # refused before any label is read
         raise ValueError(f"wall_weight {settings.wall_weight!r}: one of {', '.join(WALL_WEIGHTS)}")
     if settings.max_angles_per_batch is not None and settings.max_angles_per_batch < 1:
@@ -312,8 +315,7 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
     model = with_bond_cutoff(CHGNet.load(verbose=False), settings.bond_graph_cutoff_A)
     if start:
         model.load_state_dict(torch.load(start / "weights.pt", map_location="cpu", weights_only=True))
-        # the first stage's held-out groups stay held out (a new group would reshuffle a fresh split and put labels the
-        # first stage trained on into the test set); every other label, new groups included, is trained on
+        # the first stage's held-out groups stay held out (a fresh split would test on its training labels)
         tr, va = split_by_groups(labels, set(first.get("val_groups", [])))
     else:
         tr, va = grouped_split(labels, settings.val_share, settings.seed)
@@ -347,8 +349,6 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
                       torch_seed=settings.seed, data_seed=settings.seed)
     _masked_energy_loss(trainer)
     t0 = time.time()
-    import tempfile
-
     with tempfile.TemporaryDirectory() as ckpt:  # CHGNet's per-epoch checkpoints: megabytes each, not kept
         trainer.train(train_loader, val_loader, save_dir=ckpt)
     # the final weights, not CHGNet's best_model: that one is picked by the validation error, and the validation

@@ -9,6 +9,8 @@ at every inversion centre (docs/potential.md, session 42), which the phonon chec
   hundreds of eV/atom off on a few compressed hydrogen-rich cells, and one such cell would set every offset.
 - **Units**: SevenNet's stress target is minus ASE's stress in eV/A^3 (order xx yy zz xy yz zx) and its loss is in
   kbar; the labels' GPa stresses are converted here, and ``stress_loss_ratio`` (per GPa^2) is divided by 100.
+- **Loss**: mean squared errors (``loss="mse"``, as CHGNet) or sevenn's own fine-tuning loss, Huber with delta 0.01
+  (``loss="huber"``), nearly linear in every error, so a cell far off does not throw the weights.
 - **Saved model**: ``weights.pt`` (a state dict of the 7net-0 architecture) and ``model.json`` with
   ``base: "sevenn <version> / 7net-0"``; :func:`load_sevennet` rebuilds the architecture from the packaged checkpoint.
 """
@@ -30,6 +32,7 @@ __all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", 
            "train_sevennet"]
 
 BASE = "7net-0"
+HUBER_DELTA = 0.01  # sevenn's fine_tune preset: in eV/atom, eV/A and kbar, so nearly every error is in the linear part
 log = logging.getLogger(__name__)
 CHGNET_ONLY = ("max_angles_per_batch", "wall_weight", "trainable", "start_offset_fit", "bond_graph_cutoff_A")
 # FinetuneSettings fields a SevenNet run takes at their defaults only
@@ -116,6 +119,8 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
 
     from hts.potential import finetune as ft
 
+    if settings.loss not in ("mse", "huber"):  # refused before any label is read
+        raise ValueError(f"loss {settings.loss!r}: mse or huber")
     default = ft.FinetuneSettings()
     odd = [k for k in CHGNET_ONLY if getattr(settings, k) != getattr(default, k)]
     if odd:  # refused before any label is read
@@ -146,10 +151,13 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
             for r in train_labels]
     loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(settings.seed))
-    mse = torch.nn.MSELoss()
-    losses = [(PerAtomEnergyLoss(criterion=mse), settings.energy_loss_ratio),
-              (ForceLoss(criterion=mse), settings.force_loss_ratio),
-              (StressLoss(criterion=mse), settings.stress_loss_ratio / 100.0)]  # per GPa^2 -> per kbar^2
+    # mse weights count squared errors (stress per GPa^2 -> per kbar^2), huber's linear ones (per GPa -> per kbar):
+    # a cell hundreds of eV/atom off then pulls no harder than one a few meV/atom off
+    crit, per_kbar = (torch.nn.MSELoss(), 100.0) if settings.loss == "mse" else (torch.nn.HuberLoss(delta=HUBER_DELTA),
+                                                                                   10.0)
+    losses = [(PerAtomEnergyLoss(criterion=crit), settings.energy_loss_ratio),
+              (ForceLoss(criterion=crit), settings.force_loss_ratio),
+              (StressLoss(criterion=crit), settings.stress_loss_ratio / per_kbar)]
     opt = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs * len(loader)))
     t0 = time.time()

@@ -87,7 +87,7 @@ SEVENNET_STAGE2_LABELS := $(STAGE2_LABELS) data/potential/labels-light-elements.
   data/potential/labels-light-prototypes.jsonl data/potential/labels-light-hydrides.jsonl data/potential/labels-h-bonds.jsonl
 potential-7net: setup
 	$(BIN)/hts finetune --base 7net-0 --labels data/potential/labels.jsonl --out build/potential/7net-stage1 \
-	  --epochs 15 --lr 2e-3 --max-pressure 350 --threads 2
+	  --epochs 15 --lr 2e-3 --batch-size 2 --max-pressure 350 --threads 2
 	$(BIN)/hts finetune --base 7net-0 --labels $(SEVENNET_STAGE2_LABELS) --start-from build/potential/7net-stage1 \
 	  --out build/potential/7net-model --epochs 6 --lr 5e-4 --max-pressure 350 --threads 2
 	$(BIN)/python benchmarks/potential_fidelity.py --model build/potential/7net-model

@@ -80,7 +80,8 @@ def add_potential_commands(sub) -> None:
     p.add_argument("--max-angles-per-batch", type=int, default=None, metavar="N",
                    help="close a batch before it passes N bond angles (dense cells: bounds the memory; "
                         "benchmarks/label_graph_cost.py counts them)")
-    p.add_argument("--loss", choices=("mse", "huber"), default=d.loss,
+    from hts.potential.sevennet import LOSSES
+    p.add_argument("--loss", choices=LOSSES, default=d.loss,
                    help="huber (7net-0 only): sevenn's own fine-tuning loss, nearly linear in every error")
     p.add_argument("--energy-weight", type=float, default=d.energy_loss_ratio,
                    help="loss weight of energy (eV/atom)^2 (huber: of eV/atom)")

@@ -28,10 +28,11 @@ import numpy as np
 
 from hts.units import EV_PER_A3_TO_GPA
 
-__all__ = ["BASE", "is_sevennet", "load_sevennet", "predict", "robust_offsets", "sevennet_graph", "stock_model",
-           "train_sevennet"]
+__all__ = ["BASE", "LOSSES", "is_sevennet", "load_sevennet", "predict", "robust_offsets", "sevennet_graph",
+           "stock_model", "train_sevennet"]
 
 BASE = "7net-0"
+LOSSES = ("mse", "huber")  # FinetuneSettings.loss values a SevenNet run takes
 HUBER_DELTA = 0.01  # sevenn's fine_tune preset: in eV/atom, eV/A and kbar, so nearly every error is in the linear part
 log = logging.getLogger(__name__)
 CHGNET_ONLY = ("max_angles_per_batch", "wall_weight", "trainable", "start_offset_fit", "bond_graph_cutoff_A")
@@ -119,8 +120,8 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
 
     from hts.potential import finetune as ft
 
-    if settings.loss not in ("mse", "huber"):  # refused before any label is read
-        raise ValueError(f"loss {settings.loss!r}: mse or huber")
+    if settings.loss not in LOSSES:  # refused before any label is read
+        raise ValueError(f"loss {settings.loss!r}: {' or '.join(LOSSES)}")
     default = ft.FinetuneSettings()
     odd = [k for k in CHGNET_ONLY if getattr(settings, k) != getattr(default, k)]
     if odd:  # refused before any label is read
@@ -153,8 +154,8 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
                         generator=torch.Generator().manual_seed(settings.seed))
     # mse weights count squared errors (stress per GPa^2 -> per kbar^2), huber's linear ones (per GPa -> per kbar):
     # a cell hundreds of eV/atom off then pulls no harder than one a few meV/atom off
-    crit, per_kbar = (torch.nn.MSELoss(), 100.0) if settings.loss == "mse" else (torch.nn.HuberLoss(delta=HUBER_DELTA),
-                                                                                   10.0)
+    crit = torch.nn.MSELoss() if settings.loss == "mse" else torch.nn.HuberLoss(delta=HUBER_DELTA)
+    per_kbar = 100.0 if settings.loss == "mse" else 10.0
     losses = [(PerAtomEnergyLoss(criterion=crit), settings.energy_loss_ratio),
               (ForceLoss(criterion=crit), settings.force_loss_ratio),
               (StressLoss(criterion=crit), settings.stress_loss_ratio / per_kbar)]

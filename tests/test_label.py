@@ -158,7 +158,7 @@ def test_batches_capped_by_bond_angles_keep_every_label_once():
 
 
 def test_grouped_split_keeps_prototypes_whole_and_share_zero_holds_out_nothing():
-    from hts.potential.finetune import label_group, grouped_split
+    from hts.potential.split import grouped_split, label_group
 
     def lab(formula, proto, species):
         return {"origin": {"source": "prototype", "formula": formula, "prototype": proto}, "species": species}

@@ -73,7 +73,7 @@ def soft_mode_label_configurations(bases: list[LabelConfig], model: str, min_len
     phonon check's supercell (lattice vectors >= ``min_length_A``, at most ``max_atoms``). The model is recorded with
     its weights' md5, so a retrained model's modes are new configurations. Cells of a fine-tuned model's held-out
     groups are left out: labelled, they would put its test prototypes into the next training."""
-    from hts.potential.finetune import label_group
+    from hts.potential.split import label_group
     from hts.relax.mlip import finetuned_meta, get_calculator, is_finetuned, weights_md5
     from hts.stability.phonons import supercell_matrix
 

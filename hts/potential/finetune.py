@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from hts.potential.batching import AngleCappedBatches, bond_angles
+from hts.potential.split import grouped_split, label_group, split_by_groups
 from hts.potential.wall import WALL_WEIGHTS, energy_free, loss_weights, weighted_targets, within_pressure
 
 __all__ = ["LAST_LAYERS", "START_OFFSET_FITS", "WALL_WEIGHTS", "FinetuneSettings", "energy_free", "energy_trained",
@@ -77,6 +78,8 @@ class FinetuneSettings:
     loss: str = "mse"  # or "huber" (SevenNet only: its own fine-tuning loss; the weights then count linear errors)
     max_angles_per_batch: int | None = None  # a batch closes before it passes this many bond angles (None: batch_size
     # labels whatever their size); bounds the training's memory when dense cells join (hts.potential.batching)
+    oversample: tuple[tuple[str, int], ...] = ()  # SevenNet only: (label file, n) pairs, that file's training labels
+    # n times in every epoch: a few labels of a kind the model gets wrong (frozen phonons) weigh n times as much
 
 
 # the packages whose versions decide a training run's bytes (recorded in model.json; pinned in constraints.txt)
@@ -118,41 +121,6 @@ def read_label_files(paths, family: str | None = None) -> list[dict]:
 def label_files(meta: dict) -> list[Path]:
     """The label files a saved model (its model.json) was trained from."""
     return [Path(f) for f in meta.get("labels_files") or [meta["labels_file"]]]
-
-
-def label_group(label: dict) -> str:
-    """The group a label is split by, ``source:element or formula:phase or prototype`` ("prototype:LaH10:LaH10_Fm-3m"):
-    every strained, rattled or displaced frame of one cell type is in the same group, trained on or held out."""
-    o = label["origin"]
-    return f"{o.get('source')}:{o.get('element') or o.get('formula')}:{o.get('phase') or o.get('prototype')}"
-
-
-def grouped_split(labels: list[dict], val_share: float, seed: int = 0) -> tuple[list[int], list[int]]:
-    """Indices (train, validation) with every prototype group wholly on one side, and every element of a
-    validation group still in some training group (its energy offset is fit on training labels only).
-    ``val_share`` 0 holds out nothing: a production member trained on every label."""
-    groups = sorted({label_group(r) for r in labels})
-    rng = np.random.default_rng(seed)
-    rng.shuffle(groups)
-    n_val = max(1, int(round(val_share * len(groups)))) if len(groups) > 1 and val_share > 0 else 0
-    elements = {g: set() for g in groups}
-    for r in labels:
-        elements[label_group(r)].update(r["species"])
-    val_groups: set[str] = set()
-    for g in groups:
-        if len(val_groups) >= n_val:
-            break
-        rest = set().union(*(elements[h] for h in groups if h != g and h not in val_groups))
-        if elements[g] <= rest:
-            val_groups.add(g)
-    return split_by_groups(labels, val_groups)
-
-
-def split_by_groups(labels: list[dict], held_out: set[str]) -> tuple[list[int], list[int]]:
-    """Indices (train, validation): the labels of the ``held_out`` groups, and the rest."""
-    train = [i for i, r in enumerate(labels) if label_group(r) not in held_out]
-    val = [i for i, r in enumerate(labels) if label_group(r) in held_out]
-    return train, val
 
 
 def fit_offsets(labels: list[dict], model_energies_eV: list[float], per_atom: bool = True) -> dict[str, float]:
@@ -294,6 +262,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
         raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: one of {', '.join(START_OFFSET_FITS)}")
     if settings.loss != "mse":  # refused before any label is read
         raise ValueError(f"loss {settings.loss!r}: CHGNet is trained with mse here (huber: base 7net-0)")
+    if settings.oversample:  # refused before any label is read
+        raise ValueError("oversample: SevenNet only (base 7net-0)")
     if settings.wall_weight not in WALL_WEIGHTS:  # refused before any label is read
         raise ValueError(f"wall_weight {settings.wall_weight!r}: one of {', '.join(WALL_WEIGHTS)}")
     if settings.max_angles_per_batch is not None and settings.max_angles_per_batch < 1:

@@ -111,6 +111,18 @@ def robust_offsets(labels: list[dict], model_energies_eV: list[float],
     return off
 
 
+def oversampling(files: list[Path], pairs) -> dict[Path, int]:
+    """``FinetuneSettings.oversample`` checked against the label files trained on: {file: times}."""
+    out, known = {}, {Path(f).resolve() for f in files}
+    for f, n in pairs:
+        if Path(f).resolve() not in known:
+            raise ValueError(f"oversample {f}: not among the label files ({', '.join(map(str, files))})")
+        if int(n) != n or n < 1:
+            raise ValueError(f"oversample {f}: times must be a whole number >= 1, got {n}")
+        out[Path(f)] = int(n)
+    return out
+
+
 def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> dict:
     """Fine-tune 7net-0 on the labels of ``labels_path`` (a file or a list) with ``settings`` (a FinetuneSettings);
     writes ``out_dir``/weights.pt and model.json and returns the latter."""
@@ -133,6 +145,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     files = [Path(labels_path)] if isinstance(labels_path, (str, Path)) else [Path(f) for f in labels_path]
+    times = oversampling(files, settings.oversample)  # refused before any label is read
     labels = ft.training_labels(files, settings)
     if len(labels) < 4:
         raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "
@@ -148,8 +161,9 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     train_labels = [labels[i] for i in tr]
     fit_labels = [r for r in train_labels if r["id"] not in no_energy]
     offsets = robust_offsets(fit_labels, [p["e_eV"] for p in predict(model, fit_labels, cutoff)])
-    data = [sevennet_graph(r, cutoff, float("nan") if r["id"] in no_energy else ft.shifted_energy(r, offsets))
-            for r in train_labels]
+    ids = {r["id"]: n for f, n in times.items() for r in ft.read_labels(f, settings.family)}
+    data = [g for r in train_labels for g in [sevennet_graph(
+        r, cutoff, float("nan") if r["id"] in no_energy else ft.shifted_energy(r, offsets))] * ids.get(r["id"], 1)]
     loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(settings.seed))
     # mse weights count squared errors (stress per GPa^2 -> per kbar^2), huber's linear ones (per GPa -> per kbar):
@@ -186,7 +200,8 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out_dir / "weights.pt")
     meta = {"base": f"sevenn {importlib.metadata.version('sevenn')} / {BASE}", "training_hash": ft.training_hash(labels),
-            "n_labels": len(labels), "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets),
+            "n_labels": len(labels), "n_train": len(tr), "n_train_samples": len(data), "n_val": len(va),
+            "elements": sorted(offsets),
             "offsets_eV_per_atom": offsets, "offset_fit": ft.OFFSET_FIT,
             "packages": {p: importlib.metadata.version(p) for p in ("torch", "sevenn", "numpy", "ase")},
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],

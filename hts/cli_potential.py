@@ -10,12 +10,16 @@ from pathlib import Path
 __all__ = ["add_potential_commands"]
 
 
-def _file_times(text: str) -> tuple[str, int]:
-    """``FILE=N`` of ``--oversample`` as (FILE, N)."""
-    path, sep, n = text.rpartition("=")
-    if not sep or not path or not n.isdigit() or int(n) < 1:
-        raise ValueError(f"{text!r}: FILE=N with N a whole number >= 1 (labels.jsonl=3)")
-    return path, int(n)
+def _file_weight(text: str) -> tuple[str, float]:
+    """``FILE=W`` of ``--label-weight`` as (FILE, W)."""
+    path, sep, w = text.rpartition("=")
+    try:
+        weight = float(w)
+    except ValueError:
+        weight = float("nan")
+    if not sep or not path or not 0 < weight < float("inf"):
+        raise ValueError(f"{text!r}: FILE=W with W a number > 0 (labels-soft-modes.jsonl=3)")
+    return path, weight
 
 
 def _cmd_finetune(args) -> int:
@@ -45,9 +49,9 @@ def _cmd_finetune(args) -> int:
         return 2
     missing = [f for f in args.labels if not Path(f).is_file()]
     try:
-        oversample = tuple(_file_times(x) for x in args.oversample or ())
+        label_weights = tuple(_file_weight(x) for x in args.label_weight or ())
     except ValueError as exc:
-        print(f"hts finetune: --oversample {exc}", file=sys.stderr)
+        print(f"hts finetune: --label-weight {exc}", file=sys.stderr)
         return 2
     if missing:
         print(f"hts finetune: no label file {missing[0]} (hts label --export ...)", file=sys.stderr)
@@ -61,7 +65,7 @@ def _cmd_finetune(args) -> int:
                                 trainable=LAST_LAYERS if args.last_layers else FinetuneSettings.trainable,
                                 start_from=args.start_from, bond_graph_cutoff_A=args.bond_cutoff,
                                 start_offset_fit=args.start_offsets, max_angles_per_batch=args.max_angles_per_batch,
-                                loss=args.loss, oversample=oversample)
+                                loss=args.loss, label_weights=label_weights)
     if args.base != "chgnet":
         from hts.potential.sevennet import log as progress
         from hts.potential.sevennet import train_sevennet as train
@@ -96,8 +100,8 @@ def add_potential_commands(sub) -> None:
     from hts.potential.sevennet import LOSSES
     p.add_argument("--loss", choices=LOSSES, default=d.loss,
                    help="huber (7net-0 only): sevenn's own fine-tuning loss, nearly linear in every error")
-    p.add_argument("--oversample", action="append", metavar="FILE=N",
-                   help="7net-0 only: the training labels of label file FILE (one of --labels) N times an epoch")
+    p.add_argument("--label-weight", action="append", metavar="FILE=W",
+                   help="7net-0 only: every loss term of the labels of FILE (one of --labels) weighs W (others 1)")
     p.add_argument("--energy-weight", type=float, default=d.energy_loss_ratio,
                    help="loss weight of energy (eV/atom)^2 (huber: of eV/atom)")
     p.add_argument("--stress-weight", type=float, default=d.stress_loss_ratio,

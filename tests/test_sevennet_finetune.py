@@ -162,33 +162,41 @@ def test_sevennet_huber_loss_trains_and_chgnet_refuses_it(labels_file, tmp_path,
         train(tmp_path / "no-such-file", tmp_path / "e", FinetuneSettings(loss="huber"))
 
 
-def test_sevennet_oversample_repeats_one_files_labels_and_refuses_bad_requests(labels_file, tmp_path, capsys):
-    """``--oversample FILE=N``: the training labels of FILE are N times in each epoch (recorded in model.json);
-    a file not among --labels, a malformed request and CHGNet are refused with one line, before any training."""
+
+def test_sevennet_label_weight_scales_one_files_loss_and_refuses_bad_requests(labels_file, tmp_path, capsys):
+    """``--label-weight FILE=W``: every loss term of FILE's labels weighs W. Two labels whose force components are
+    all spoiled by 0.3 eV/A (energies untouched: the offsets stay), trained at a vanishing rate, give an epoch loss of
+    0.3^2 x W x 2 / 11 (batch 1): W = 3 triples the loss of W = 1. A file not among --labels, a malformed request
+    and CHGNet are refused with one line."""
     from hts.cli import main
     from hts.potential.finetune import FinetuneSettings, train
     from hts.potential.sevennet import train_sevennet
 
     path, rows = labels_file
     extra = tmp_path / "frozen-phonons.jsonl"
-    extra.write_text("".join(json.dumps({**r, "id": f"fp-{r['id']}"}) + "\n" for r in rows[:2]))
-    out = tmp_path / "over"
-    assert main(["finetune", "--base", "7net-0", "--labels", str(path), str(extra), "--out", str(out), "--family",
-                 "test", "--epochs", "1", "--lr", "1e-4", "--threads", "1", "--val-share", "0",
-                 "--oversample", f"{extra}=3"]) == 0
-    meta = json.loads((out / "model.json").read_text())
-    assert meta["n_train"] == len(rows) + 2 and meta["n_train_samples"] == len(rows) + 2 * 3
-    assert meta["settings"]["oversample"] == [[str(extra), 3]]
-    assert 0 <= meta["train_loss_per_epoch"][0] < 0.01  # the repeats are the same labels: the units still hold
+    extra.write_text("".join(json.dumps({**r, "id": f"fp-{r['id']}", "forces_eV_A": (np.asarray(r["forces_eV_A"])
+                                                                                  + 0.3).tolist()}) + "\n"
+                             for r in rows[:2]))
+    losses = {}
+    for w in (1, 3):
+        out = tmp_path / f"w{w}"
+        assert main(["finetune", "--base", "7net-0", "--labels", str(path), str(extra), "--out", str(out), "--family",
+                     "test", "--epochs", "1", "--lr", "1e-12", "--batch-size", "1", "--threads", "1", "--val-share",
+                     "0", "--label-weight", f"{extra}={w}"]) == 0
+        meta = json.loads((out / "model.json").read_text())
+        assert meta["n_train"] == len(rows) + 2 and meta["settings"]["label_weights"] == [[str(extra), w]]
+        losses[w] = meta["train_loss_per_epoch"][0]
+    assert losses[1] == pytest.approx(0.3**2 * 2 / (len(rows) + 2), rel=0.02)
+    assert losses[3] == pytest.approx(3 * losses[1], rel=0.01)
     capsys.readouterr()
-    for bad, msg in ((f"{extra}=0", "FILE=N with N a whole number >= 1"), (str(extra), "FILE=N"),
-                     (f"{tmp_path / 'other.jsonl'}=2", "not among the label files")):
+    for bad, msg in ((f"{extra}=0", "FILE=W with W a number > 0"), (str(extra), "FILE=W"),
+                     (f"{extra}=x", "FILE=W"), (f"{tmp_path / 'other.jsonl'}=2", "not among the label files")):
         assert main(["finetune", "--base", "7net-0", "--labels", str(path), str(extra), "--out",
-                     str(tmp_path / "bad"), "--family", "test", "--oversample", bad]) == 2
+                     str(tmp_path / "bad"), "--family", "test", "--label-weight", bad]) == 2
         err = capsys.readouterr().err
         assert msg in err and err.count("\n") == 1, err
     assert not (tmp_path / "bad").exists()
-    with pytest.raises(ValueError, match="oversample: SevenNet only"):
-        train(tmp_path / "no-such-file", tmp_path / "c", FinetuneSettings(oversample=((str(extra), 2),)))
-    with pytest.raises(ValueError, match="times must be a whole number"):
-        train_sevennet([path, extra], tmp_path / "d", FinetuneSettings(family="test", oversample=((str(extra), 1.5),)))
+    with pytest.raises(ValueError, match="label_weights: SevenNet only"):
+        train(tmp_path / "no-such-file", tmp_path / "c", FinetuneSettings(label_weights=((str(extra), 2.0),)))
+    with pytest.raises(ValueError, match="must be a number > 0"):
+        train_sevennet([path, extra], tmp_path / "d", FinetuneSettings(family="test", label_weights=((str(extra), -1),)))

@@ -78,8 +78,8 @@ class FinetuneSettings:
     loss: str = "mse"  # or "huber" (SevenNet only: its own fine-tuning loss; the weights then count linear errors)
     max_angles_per_batch: int | None = None  # a batch closes before it passes this many bond angles (None: batch_size
     # labels whatever their size); bounds the training's memory when dense cells join (hts.potential.batching)
-    oversample: tuple[tuple[str, int], ...] = ()  # SevenNet only: (label file, n) pairs, that file's training labels
-    # n times in every epoch: a few labels of a kind the model gets wrong (frozen phonons) weigh n times as much
+    label_weights: tuple[tuple[str, float], ...] = ()  # SevenNet only: (label file, w) pairs; every loss term of
+    # that file's labels weighs w (others 1): a few labels of a kind the model gets wrong (frozen phonons) count more
 
 
 # the packages whose versions decide a training run's bytes (recorded in model.json; pinned in constraints.txt)
@@ -262,8 +262,8 @@ def train(labels_path, out_dir: Path, settings: FinetuneSettings = FinetuneSetti
         raise ValueError(f"start_offset_fit {settings.start_offset_fit!r}: one of {', '.join(START_OFFSET_FITS)}")
     if settings.loss != "mse":  # refused before any label is read
         raise ValueError(f"loss {settings.loss!r}: CHGNet is trained with mse here (huber: base 7net-0)")
-    if settings.oversample:  # refused before any label is read
-        raise ValueError("oversample: SevenNet only (base 7net-0)")
+    if settings.label_weights:  # refused before any label is read
+        raise ValueError("label_weights: SevenNet only (base 7net-0)")
     if settings.wall_weight not in WALL_WEIGHTS:  # refused before any label is read
         raise ValueError(f"wall_weight {settings.wall_weight!r}: one of {', '.join(WALL_WEIGHTS)}")
     if settings.max_angles_per_batch is not None and settings.max_angles_per_batch < 1:

@@ -65,9 +65,11 @@ def load_sevennet(model_dir: Path):
     return model
 
 
-def sevennet_graph(label: dict, cutoff_A: float, energy_eV: float | None = None):
-    """SevenNet's graph of a label, its targets in SevenNet's convention (``energy_eV`` replaces the label's)."""
+def sevennet_graph(label: dict, cutoff_A: float, energy_eV: float | None = None, weight: float = 1.0):
+    """SevenNet's graph of a label, its targets in SevenNet's convention (``energy_eV`` replaces the label's) and
+    its loss ``weight`` (sevenn's data weight, one for energy, forces and stress)."""
     from ase import Atoms
+    import sevenn._keys as KEY
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.train.dataload import atoms_to_graph
 
@@ -76,7 +78,9 @@ def sevennet_graph(label: dict, cutoff_A: float, energy_eV: float | None = None)
     atoms.info["y_energy"] = float(label["energy_eV"] if energy_eV is None else energy_eV)
     atoms.arrays["y_force"] = np.asarray(label["forces_eV_A"], dtype=float)
     atoms.info["y_stress"] = -np.asarray(label["stress_GPa"], dtype=float) / EV_PER_A3_TO_GPA
-    return AtomGraphData.from_numpy_dict(atoms_to_graph(atoms, cutoff_A, transfer_info=False, allow_unlabeled=True))
+    graph = atoms_to_graph(atoms, cutoff_A, transfer_info=False, allow_unlabeled=True)
+    graph[KEY.DATA_WEIGHT] = {"energy": weight, "force": weight, "stress": weight}
+    return AtomGraphData.from_numpy_dict(graph)
 
 
 def predict(model, labels: list[dict], cutoff_A: float = 5.0, batch_size: int = 4) -> list[dict]:
@@ -111,15 +115,15 @@ def robust_offsets(labels: list[dict], model_energies_eV: list[float],
     return off
 
 
-def oversampling(files: list[Path], pairs) -> dict[Path, int]:
-    """``FinetuneSettings.oversample`` checked against the label files trained on: {file: times}."""
+def file_weights(files: list[Path], pairs) -> dict[Path, float]:
+    """``FinetuneSettings.label_weights`` checked against the label files trained on: {file: weight}."""
     out, known = {}, {Path(f).resolve() for f in files}
-    for f, n in pairs:
+    for f, w in pairs:
         if Path(f).resolve() not in known:
-            raise ValueError(f"oversample {f}: not among the label files ({', '.join(map(str, files))})")
-        if int(n) != n or n < 1:
-            raise ValueError(f"oversample {f}: times must be a whole number >= 1, got {n}")
-        out[Path(f)] = int(n)
+            raise ValueError(f"label weight {f}: not among the label files ({', '.join(map(str, files))})")
+        if not (isinstance(w, (int, float)) and 0 < w < float("inf")):
+            raise ValueError(f"label weight {f}: must be a number > 0, got {w!r}")
+        out[Path(f)] = float(w)
     return out
 
 
@@ -145,7 +149,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     torch.set_num_threads(threads)
     torch.manual_seed(settings.seed)
     files = [Path(labels_path)] if isinstance(labels_path, (str, Path)) else [Path(f) for f in labels_path]
-    times = oversampling(files, settings.oversample)  # refused before any label is read
+    weights = file_weights(files, settings.label_weights)  # refused before any label is read
     labels = ft.training_labels(files, settings)
     if len(labels) < 4:
         raise ValueError(f"{', '.join(map(str, files))}: {len(labels)} usable labels of family {settings.family} within "
@@ -161,18 +165,20 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     train_labels = [labels[i] for i in tr]
     fit_labels = [r for r in train_labels if r["id"] not in no_energy]
     offsets = robust_offsets(fit_labels, [p["e_eV"] for p in predict(model, fit_labels, cutoff)])
-    ids = {r["id"]: n for f, n in times.items() for r in ft.read_labels(f, settings.family)}
-    data = [g for r in train_labels for g in [sevennet_graph(
-        r, cutoff, float("nan") if r["id"] in no_energy else ft.shifted_energy(r, offsets))] * ids.get(r["id"], 1)]
+    by_id = {r["id"]: w for f, w in weights.items() for r in ft.read_labels(f, settings.family)}
+    data = [sevennet_graph(r, cutoff, float("nan") if r["id"] in no_energy else ft.shifted_energy(r, offsets),
+                           by_id.get(r["id"], 1.0)) for r in train_labels]
     loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(settings.seed))
     # mse weights count squared errors (stress per GPa^2 -> per kbar^2), huber's linear ones (per GPa -> per kbar):
     # a cell hundreds of eV/atom off then pulls no harder than one a few meV/atom off
-    crit = torch.nn.MSELoss() if settings.loss == "mse" else torch.nn.HuberLoss(delta=HUBER_DELTA)
+    # per-element losses, each times its label's weight, then the mean: with every weight 1 the plain mse or huber
+    crit = torch.nn.MSELoss(reduction="none") if settings.loss == "mse" else \
+        torch.nn.HuberLoss(reduction="none", delta=HUBER_DELTA)
     per_kbar = 100.0 if settings.loss == "mse" else 10.0
-    losses = [(PerAtomEnergyLoss(criterion=crit), settings.energy_loss_ratio),
-              (ForceLoss(criterion=crit), settings.force_loss_ratio),
-              (StressLoss(criterion=crit), settings.stress_loss_ratio / per_kbar)]
+    losses = [(PerAtomEnergyLoss(criterion=crit, use_weight=True), settings.energy_loss_ratio),
+              (ForceLoss(criterion=crit, use_weight=True), settings.force_loss_ratio),
+              (StressLoss(criterion=crit, use_weight=True), settings.stress_loss_ratio / per_kbar)]
     opt = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs * len(loader)))
     t0 = time.time()
@@ -200,7 +206,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out_dir / "weights.pt")
     meta = {"base": f"sevenn {importlib.metadata.version('sevenn')} / {BASE}", "training_hash": ft.training_hash(labels),
-            "n_labels": len(labels), "n_train": len(tr), "n_train_samples": len(data), "n_val": len(va),
+            "n_labels": len(labels), "n_train": len(tr), "n_val": len(va),
             "elements": sorted(offsets),
             "offsets_eV_per_atom": offsets, "offset_fit": ft.OFFSET_FIT,
             "packages": {p: importlib.metadata.version(p) for p in ("torch", "sevenn", "numpy", "ase")},

@@ -108,13 +108,14 @@ def _paths(paths) -> list[Path]:
 
 
 def read_label_files(paths, family: str | None = None) -> list[dict]:
-    """:func:`read_labels` of one file or several, in order; a label id in two files is read once (the first)."""
+    """:func:`read_labels` of one file or several, in order, each label with its file under ``label_file``; a label
+    id in two files is read once (the first)."""
     out, seen = [], set()
     for path in _paths(paths):
         for r in read_labels(path, family):
             if r["id"] not in seen:
                 seen.add(r["id"])
-                out.append(r)
+                out.append({**r, "label_file": path})
     return out
 
 

@@ -116,14 +116,14 @@ def robust_offsets(labels: list[dict], model_energies_eV: list[float],
 
 
 def file_weights(files: list[Path], pairs) -> dict[Path, float]:
-    """``FinetuneSettings.label_weights`` checked against the label files trained on: {file: weight}."""
-    out, known = {}, {Path(f).resolve() for f in files}
+    """``FinetuneSettings.label_weights`` checked against the label files trained on: {file of ``files``: weight}."""
+    out, known = {}, {Path(f).resolve(): Path(f) for f in files}
     for f, w in pairs:
         if Path(f).resolve() not in known:
             raise ValueError(f"label weight {f}: not among the label files ({', '.join(map(str, files))})")
         if not (isinstance(w, (int, float)) and 0 < w < float("inf")):
             raise ValueError(f"label weight {f}: must be a number > 0, got {w!r}")
-        out[Path(f)] = float(w)
+        out[known[Path(f).resolve()]] = float(w)
     return out
 
 
@@ -165,9 +165,8 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     train_labels = [labels[i] for i in tr]
     fit_labels = [r for r in train_labels if r["id"] not in no_energy]
     offsets = robust_offsets(fit_labels, [p["e_eV"] for p in predict(model, fit_labels, cutoff)])
-    by_id = {r["id"]: w for f, w in weights.items() for r in ft.read_labels(f, settings.family)}
     data = [sevennet_graph(r, cutoff, float("nan") if r["id"] in no_energy else ft.shifted_energy(r, offsets),
-                           by_id.get(r["id"], 1.0)) for r in train_labels]
+                           weights.get(r["label_file"], 1.0)) for r in train_labels]
     loader = DataLoader(data, batch_size=settings.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(settings.seed))
     # mse weights count squared errors (stress per GPa^2 -> per kbar^2), huber's linear ones (per GPa -> per kbar):
@@ -206,8 +205,7 @@ def train_sevennet(labels_path, out_dir: Path, settings, threads: int = 2) -> di
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), out_dir / "weights.pt")
     meta = {"base": f"sevenn {importlib.metadata.version('sevenn')} / {BASE}", "training_hash": ft.training_hash(labels),
-            "n_labels": len(labels), "n_train": len(tr), "n_val": len(va),
-            "elements": sorted(offsets),
+            "n_labels": len(labels), "n_train": len(tr), "n_val": len(va), "elements": sorted(offsets),
             "offsets_eV_per_atom": offsets, "offset_fit": ft.OFFSET_FIT,
             "packages": {p: importlib.metadata.version(p) for p in ("torch", "sevenn", "numpy", "ase")},
             "pressure_range_GPa": [min(r["pressure_GPa"] for r in labels), max(r["pressure_GPa"] for r in labels)],

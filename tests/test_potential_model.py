@@ -165,3 +165,21 @@ def test_hydrogen_trial_cells_keep_the_bond_near_the_pwx_volume():
             if g.origin["phase"].startswith("H2_"):
                 assert np.allclose(d.min(axis=1), 0.74, atol=1e-6)  # every atom has its partner at the bond length
                 assert np.sort(d, axis=1)[:, 1].min() > 1.0  # and the next atom is another molecule's
+
+
+def test_element_phase_energies_sign_the_model_minus_pwx_error_per_phase():
+    """benchmarks/element_phase_energies.py: per (element, phase, pressure) the signed error per atom, model plus the
+    element's offset minus pw.x, in meV; hand-computed for two-atom cells with an offset of -1 eV/atom."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from element_phase_energies import phase_errors
+
+    def label(phase, e_dft):
+        return {"species": ["H", "H"], "energy_eV": e_dft, "origin": {"source": "element", "phase": phase, "pressure_GPa": 150}}
+
+    labels = [label("H2_Pa-3", -26.0), label("H2_Pa-3", -26.1), label("H_I4_1/amd", -25.8)]
+    preds = [{"e_eV": -23.8}, {"e_eV": -24.0}, {"e_eV": -24.0}]  # model scale: the offsets (2 x -1 eV) added back
+    errs = phase_errors(labels, preds, {"H": -1.0})
+    assert errs[("H", "H2_Pa-3", 150.0)] == pytest.approx([100.0, 50.0])  # (-23.8 - 2 + 26.0) / 2 atoms = +0.1 eV
+    assert errs[("H", "H_I4_1/amd", 150.0)] == pytest.approx([-100.0])  # too low: the atomic phase is favoured

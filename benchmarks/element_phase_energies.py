@@ -18,6 +18,7 @@ Last line: ``model=NAME largest_phase_spread_meV=X element=E pressure_GPa=P``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import warnings
@@ -29,16 +30,17 @@ import numpy as np
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "data" / "element_phase_energies.jsonl"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from potential_fidelity import energy_error_per_atom, load_tuned  # noqa: E402
 
 
 def phase_errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> dict[tuple, list[float]]:
     """{(element, phase, nominal pressure GPa): [signed energy error per atom, meV]} of single-element labels."""
     out = defaultdict(list)
     for r, p in zip(labels, preds):
-        n = len(r["species"])
-        de = (p["e_eV"] + sum(offsets[s] for s in r["species"]) - r["energy_eV"]) / n
         o = r.get("origin") or {}
-        out[(r["species"][0], o.get("phase"), float(o.get("pressure_GPa") or 0.0))].append(1000.0 * de)
+        out[(r["species"][0], o.get("phase"), float(o.get("pressure_GPa") or 0.0))].append(
+            1000.0 * energy_error_per_atom(r, p, offsets))
     return out
 
 
@@ -56,36 +58,33 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from potential_fidelity import load_tuned
-
     model, meta, run = load_tuned(Path(args.model))
+    settings = meta.get("settings") or {}
     files = args.labels or sorted((ROOT / "data" / "potential").glob("labels*.jsonl"))
-    family = (meta.get("settings") or {}).get("family")
-    covered = set(meta["elements"])
-    p_max = (meta.get("settings") or {}).get("max_pressure_GPa") or float("inf")  # not the compressed wall cells
-    labels = [r for r in within_pressure(read_label_files(files, family), p_max)
+    covered, trained = set(meta["elements"]), set(meta["train_ids"])
+    p_max = settings.get("max_pressure_GPa") or float("inf")  # not the compressed wall cells
+    labels = [r for r in within_pressure(read_label_files(files, settings.get("family")), p_max)
               if len(set(r["species"])) == 1 and set(r["species"]) <= covered
               and (r.get("origin") or {}).get("source") == "element"
               and (args.elements is None or r["species"][0] in args.elements)
-              and (not args.trained_only or r["id"] in set(meta["train_ids"]))]
+              and (not args.trained_only or r["id"] in trained)]
     if not labels:
         raise SystemExit("no element-phase label for the model's elements in the label files")
     errs = phase_errors(labels, run(model, labels), meta["offsets_eV_per_atom"])
-    worst, rows = (float("nan"), "-", float("nan")), []
+    spreads, rows = [], []  # (spread meV/atom, element, pressure) of each pressure with two phases or more
     print(f"{'element':7s} {'phase':26s} {'GPa':>5s} {'labels':>6s} {'mean dE meV/atom':>17s} {'std':>6s}")
-    for el, p in sorted({(k[0], k[2]) for k in errs}):
-        means = {}
-        for k in sorted(k for k in errs if (k[0], k[2]) == (el, p)):
-            v = np.asarray(errs[k])
-            means[k[1]] = float(v.mean())
-            rows.append({"element": el, "phase": k[1], "pressure_GPa": p, "n": len(v), "mean_dE_meV": round(float(v.mean()), 1)})
-            print(f"{el:7s} {str(k[1]):26s} {p:5.0f} {len(v):6d} {v.mean():+17.1f} {v.std():6.1f}")
+    ordered = sorted(errs, key=lambda k: (k[0], k[2], str(k[1])))  # by element, pressure, phase
+    for (el, p), keys in itertools.groupby(ordered, key=lambda k: (k[0], k[2])):
+        means = []
+        for _, phase, _ in keys:
+            v = np.asarray(errs[(el, phase, p)])
+            means.append(float(v.mean()))
+            rows.append({"element": el, "phase": phase, "pressure_GPa": p, "n": len(v), "mean_dE_meV": round(means[-1], 1)})
+            print(f"{el:7s} {str(phase):26s} {p:5.0f} {len(v):6d} {v.mean():+17.1f} {v.std():6.1f}")
         if len(means) > 1:
-            spread = max(means.values()) - min(means.values())
-            print(f"{el:7s} {'  spread over phases':26s} {p:5.0f} {'':6s} {spread:17.1f}")
-            if not spread <= worst[0]:  # also replaces the first (nan)
-                worst = (spread, el, p)
+            spreads.append((max(means) - min(means), el, p))
+            print(f"{el:7s} {'  spread over phases':26s} {p:5.0f} {'':6s} {spreads[-1][0]:17.1f}")
+    worst = max(spreads, default=(float("nan"), "-", float("nan")))
     with OUT.open("a") as f:
         f.write(json.dumps({"model": args.model, "training_hash": meta["training_hash"], "trained_only": args.trained_only,
                             "n_labels": len(labels), "phases": rows}) + "\n")

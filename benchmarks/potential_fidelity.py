@@ -50,10 +50,14 @@ def load_tuned(model_dir: Path):
     return (*load_finetuned(model_dir), predict)
 
 
+def energy_error_per_atom(label: dict, pred: dict, offsets: dict[str, float]) -> float:
+    """Signed energy error (eV/atom) of one prediction (model scale) against its label, the offsets added back."""
+    return (pred["e_eV"] + sum(offsets[s] for s in label["species"]) - label["energy_eV"]) / len(label["species"])
+
+
 def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> dict:
     """Mean absolute errors of ``preds`` (model scale) against the labels, the offsets added back."""
-    de = [abs(p["e_eV"] + sum(offsets[s] for s in r["species"]) - r["energy_eV"]) / len(r["species"])
-          for r, p in zip(labels, preds)]
+    de = [abs(energy_error_per_atom(r, p, offsets)) for r, p in zip(labels, preds)]
     df = np.concatenate([np.abs(p["f"] - np.asarray(r["forces_eV_A"])).ravel() for r, p in zip(labels, preds)])
     dp = [abs(p["p_GPa"] - r["pressure_GPa"]) for r, p in zip(labels, preds)]
     return {"energy_mae_meV": 1000 * float(np.mean(de)), "force_mae": float(df.mean()), "pressure_mae_GPa": float(np.mean(dp))}

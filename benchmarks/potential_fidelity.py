@@ -8,6 +8,8 @@ fair to the stock model, its per-element energy offsets are refit on the same tr
 Labels beyond the model's ``max_pressure_GPa`` are not tested either, the compressed wall cells of
 ``--wall-max-pressure`` included (up to session 32 those of held-out groups were tested).
 Errors: energy per atom (meV/atom, after offsets), force components (eV/A), pressure (GPa, -trace(stress)/3).
+``--by-group`` splits each group's energy error into its mean (an offset of the whole prototype) and the error about
+that mean (the energy surface's shape within it: strains, rattles).
 One JSON line per run is appended to docs/data/potential_fidelity.jsonl.
 
     python benchmarks/potential_fidelity.py --model data/potential/model [--labels data/potential/labels.jsonl]
@@ -61,6 +63,12 @@ def errors(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> 
     df = np.concatenate([np.abs(p["f"] - np.asarray(r["forces_eV_A"])).ravel() for r, p in zip(labels, preds)])
     dp = [abs(p["p_GPa"] - r["pressure_GPa"]) for r, p in zip(labels, preds)]
     return {"energy_mae_meV": 1000 * float(np.mean(de)), "force_mae": float(df.mean()), "pressure_mae_GPa": float(np.mean(dp))}
+
+
+def energy_bias_and_scatter(labels: list[dict], preds: list[dict], offsets: dict[str, float]) -> tuple[float, float]:
+    """(mean signed energy error, mean absolute error about that mean), meV/atom: a group's offset and its own shape."""
+    de = 1000.0 * np.array([energy_error_per_atom(r, p, offsets) for r, p in zip(labels, preds)])
+    return float(de.mean()), float(np.abs(de - de.mean()).mean())
 
 
 def main() -> None:
@@ -135,10 +143,16 @@ def main() -> None:
     for name, r in rows:
         print(f"{name:12s} {r['energy_mae_meV']:16.1f} {r['force_mae']:11.3f} {r['pressure_mae_GPa']:13.2f}")
     if args.by_group:
+        scatter_sum = 0.0
         for g in sorted({label_group(r) for r in test}):
             idx = [i for i, r in enumerate(test) if label_group(r) == g]
-            r = errors([test[i] for i in idx], [pred_tuned[i] for i in idx], meta["offsets_eV_per_atom"])
-            print(f"  {g:40s} {len(idx):3d} labels {r['energy_mae_meV']:8.1f} meV/atom {r['pressure_mae_GPa']:7.1f} GPa")
+            sub, sub_pred = [test[i] for i in idx], [pred_tuned[i] for i in idx]
+            r = errors(sub, sub_pred, meta["offsets_eV_per_atom"])
+            bias, scatter = energy_bias_and_scatter(sub, sub_pred, meta["offsets_eV_per_atom"])
+            scatter_sum += scatter * len(idx)
+            print(f"  {g:40s} {len(idx):3d} labels {r['energy_mae_meV']:8.1f} meV/atom (mean {bias:+7.1f}, about it "
+                  f"{scatter:6.1f}) {r['pressure_mae_GPa']:7.1f} GPa")
+        print(f"energy error about each group's mean: {scatter_sum / len(test):.1f} meV/atom")
     print(f"energy_mae_meV={res_tuned['energy_mae_meV']:.1f} force_mae={res_tuned['force_mae']:.3f} "
           f"pressure_mae_GPa={res_tuned['pressure_mae_GPa']:.2f} stock_energy_mae_meV={res_stock['energy_mae_meV']:.1f}")
 

@@ -183,3 +183,38 @@ def test_element_phase_energies_sign_the_model_minus_pwx_error_per_phase():
     errs = phase_errors(labels, preds, {"H": -1.0})
     assert errs[("H", "H2_Pa-3", 150.0)] == pytest.approx([100.0, 50.0])  # (-23.8 - 2 + 26.0) / 2 atoms = +0.1 eV
     assert errs[("H", "H_I4_1/amd", 150.0)] == pytest.approx([-100.0])  # too low: the atomic phase is favoured
+
+
+def test_soft_mode_rise_pairs_the_two_amplitudes_of_one_mode():
+    """benchmarks/soft_mode_rise.py: labels of one mode at 0.1 and 0.2 A pair up (a rattled label, another q and a
+    lone amplitude do not), and the rise per atom is hand-computed: (-99.2 - -100.0) eV / 16 atoms = +50 meV."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from soft_mode_rise import mode_pairs, rise_meV, summary
+
+    def label(i, amp, q=(0.0, 0.0, 0.5), rattle=0.0, e=-100.0):
+        return {"id": i, "energy_eV": e, "n_atoms": 16, "origin": {
+            "source": "soft_mode", "prototype": "CaH6_Im-3m", "map": {}, "pressure_GPa": 150.0, "q": list(q),
+            "band": 0, "supercell": [1, 1, 2], "volume_strain": 0.0, "model": "m", "amplitude_A": amp,
+            "rattle_A": rattle}}
+
+    labels = [label("a", 0.1), label("b", 0.2, e=-99.2), label("c", 0.2, rattle=0.05), label("d", 0.1, q=(0.5, 0, 0))]
+    pairs = mode_pairs(labels)
+    assert [(lo["id"], hi["id"]) for lo, hi in pairs] == [("a", "b")]
+    assert rise_meV(pairs[0][0]["energy_eV"], pairs[0][1]["energy_eV"], 16) == pytest.approx(50.0)
+    # (pw.x, model) rises: the second mode falls in the model where pw.x's falls too; ratios where pw.x rises: 0.5, 1
+    assert summary([(50.0, 25.0), (-10.0, -5.0), (20.0, 20.0), (30.0, -3.0)]) == (4, 3, pytest.approx(0.5))
+
+
+def test_potential_fidelity_splits_a_groups_energy_error_into_its_mean_and_the_rest():
+    """benchmarks/potential_fidelity.py --by-group: errors of +100, +300 and +200 meV/atom (one-atom cells, offset
+    -1 eV) are a mean of +200 and 200/3 about it."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from potential_fidelity import energy_bias_and_scatter
+
+    labels = [{"species": ["H"], "energy_eV": -5.0}] * 3
+    preds = [{"e_eV": -3.9}, {"e_eV": -3.7}, {"e_eV": -3.8}]  # -3.9 - 1 + 5 = +0.1 eV
+    assert energy_bias_and_scatter(labels, preds, {"H": -1.0}) == pytest.approx((200.0, 200.0 / 3))

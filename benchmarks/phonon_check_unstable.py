@@ -26,26 +26,20 @@ ROOT = Path(__file__).resolve().parents[1]
 LABELS = [ROOT / "data" / "potential" / f for f in
           ("labels-soft-modes.jsonl", "labels-soft-modes-r2.jsonl", "labels-soft-modes-r3.jsonl")]
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from soft_mode_rise import mode_pairs, rise_meV  # noqa: E402
+
 
 def unstable_cells(paths) -> list[dict]:
     """One row per distinct undisplaced cell along whose labelled mode the pw.x energy falls (meV/atom, 0.1 -> 0.2 A)."""
     from pymatgen.core import Structure
 
-    pairs: dict = {}
-    for path in paths:
-        for line in Path(path).read_text().splitlines():
-            d = json.loads(line)
-            o = d.get("origin", {})
-            if d.get("status") != "ok" or o.get("source") != "soft_mode" or o.get("rattle_A", 0.0):
-                continue
-            key = (o["prototype"], o["formula"], o["pressure_GPa"], tuple(o["q"]), o["band"], o["model"])
-            pairs.setdefault(key, {})[o["amplitude_A"]] = d
+    labels = [json.loads(line) for path in paths for line in Path(path).read_text().splitlines()]
     cells: dict = {}
-    for (proto, formula, p, q, band, _), amp in pairs.items():
-        if not {0.1, 0.2} <= set(amp):
-            continue
-        a, b = amp[0.1], amp[0.2]
-        fall = 1000.0 * (b["energy_eV"] - a["energy_eV"]) / b["n_atoms"]
+    for a, b in mode_pairs(labels):  # the 0.1 A and 0.2 A labels of one mode
+        o = a["origin"]
+        proto, formula, p, q = o["prototype"], o["formula"], o["pressure_GPa"], o["q"]
+        fall = rise_meV(a["energy_eV"], b["energy_eV"], b["n_atoms"])
         if fall >= 0 or (proto, formula, p) in cells:
             continue
         base = 2.0 * np.asarray(a["positions_A"]) - np.asarray(b["positions_A"])
@@ -57,7 +51,6 @@ def unstable_cells(paths) -> list[dict]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     from mlip_fidelity import PHONON_CHECK
 
     from hts.relax.mlip import get_calculator

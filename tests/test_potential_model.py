@@ -203,7 +203,7 @@ def test_soft_mode_rise_pairs_the_two_amplitudes_of_one_mode():
     pairs = mode_pairs(labels)
     assert [(lo["id"], hi["id"]) for lo, hi in pairs] == [("a", "b")]
     assert rise_meV(pairs[0][0]["energy_eV"], pairs[0][1]["energy_eV"], 16) == pytest.approx(50.0)
-    # (pw.x, model) rises: the second mode falls in the model where pw.x's falls too; ratios where pw.x rises: 0.5, 1
+    # (pw.x, model) rises: signs agree but for the last; ratios where pw.x rises 0.5, 1 and -0.1, median 0.5
     assert summary([(50.0, 25.0), (-10.0, -5.0), (20.0, 20.0), (30.0, -3.0)]) == (4, 3, pytest.approx(0.5))
 
 

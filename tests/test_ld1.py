@@ -57,6 +57,38 @@ def test_lanthanum_is_the_published_file_with_lines_pw_can_read(tmp_path):
     assert [float(x) for x in wrapped.split()[1:-1]] == [float(x) for x in long.split()[1:-1]]
 
 
+@pytest.mark.skipif(not HAVE_QE, reason="quantum-espresso not installed")
+def test_files_do_not_depend_on_the_day_and_old_files_are_traced_to_theirs(tmp_path):
+    """ld1.x stamps the day into the file; hts unsets it, so two generations give one md5. A file stamped on a
+    given day (as before session 51) is traced back to that day by benchmarks/pseudo_consistency.py, another file
+    is not; an old-format cache (stamped with the input md5 alone) is generated again."""
+    import datetime
+    import hashlib
+    import sys
+    from pathlib import Path
+
+    from hts.dft.ld1 import generate, set_generation_date
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from pseudo_consistency import ld1_stamp, trace
+
+    name = generate("H", tmp_path / "a")["file"]
+    generate("H", tmp_path / "b")
+    text = (tmp_path / "a" / name).read_text()
+    assert text == (tmp_path / "b" / name).read_text() and "Generation date: unset" in text and 'date="unset"' in text
+    assert ld1_stamp(datetime.date(2026, 12, 7)) == " 7Dec2026" and ld1_stamp(datetime.date(2026, 3, 17)) == "17Mar2026"
+    old = set_generation_date(text, " 7Dec2026")
+    assert "Generation date:  7Dec2026" in old and 'date=" 7Dec2026"' in old and set_generation_date(old, "unset") == text
+    md5 = hashlib.md5(old.encode()).hexdigest()
+    other = hashlib.md5(old.replace("PBE", "PW91", 1).encode()).hexdigest()
+    assert trace(text, {md5, other}, datetime.date(2026, 12, 1), datetime.date(2026, 12, 31)) == {md5: "2026-12-07"}
+    stamp = tmp_path / "a" / f"{name}.input-md5"
+    stamp.write_text(stamp.read_text().split()[0] + "\n")  # a cache made before the date was unset
+    (tmp_path / "a" / name).write_text(old)
+    generate("H", tmp_path / "a")
+    assert (tmp_path / "a" / name).read_text() == text
+
+
 @pytest.mark.dft
 @pytest.mark.skipif(not HAVE_QE, reason="quantum-espresso not installed")
 def test_compressed_scandium_pressure_is_converged_at_the_family_cutoff(tmp_path, monkeypatch):

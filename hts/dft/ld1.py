@@ -5,7 +5,9 @@ An element's file is generated on first use into the pseudopotential cache (``$H
 in about a second; the input's md5 and the ld1.x version travel with the family into every document.
 ld1.x 6.7 writes a whole matrix (``PP_DIJ``, ``PP_Q``) on one line; pw.x 6.7's XML reader drops lines over 1024
 characters and then calls the file "not readable" (La's 8 projectors: a 1,664-character line). :func:`wrap_long_lines`
-rewraps such number lines, four numbers per line, which changes no value.
+rewraps such number lines, four numbers per line, which changes no value. ld1.x also stamps the day it ran into the
+header; :func:`set_generation_date` replaces that stamp with ``DATE_UNSET``, so the same input gives the same file (and
+md5) on any day. Files made before session 51 carry their day: ``benchmarks/pseudo_consistency.py`` finds it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["generate", "inputs", "wrap_long_lines"]
+__all__ = ["DATE_UNSET", "generate", "inputs", "set_generation_date", "wrap_long_lines"]
 
 ENVIRONMENT = {"fct": "pbe", "gfun": "PBE", "nrel": "1"}  # pslibrary's pbe/enviroment.job
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([EeDd][-+]?\d+)?")
+_DATE = (re.compile(r"(Generation date: )(.*)$", re.M), re.compile(r'( date=")([^"]*)(")'))
+DATE_UNSET = "unset"
+POSTPROCESS = "wrapped, date unset"  # in the cache stamp: files post-processed otherwise are generated again
 _BLOCK = re.compile(r"cat > ([A-Za-z]+)\.\$fct-(\S+)\.in << EOF\n(.*?)\nEOF", re.S)
 
 
@@ -47,6 +52,12 @@ def wrap_long_lines(upf: str, limit: int = 1000) -> str:
     return "\n".join(out) + "\n"
 
 
+def set_generation_date(upf: str, stamp: str) -> str:
+    """``upf`` with ld1.x's generation-date stamp (the info line and the header attribute) set to ``stamp``."""
+    upf = _DATE[0].sub(lambda m: m.group(1) + stamp, upf, count=1)
+    return _DATE[1].sub(lambda m: m.group(1) + stamp + m.group(3), upf, count=1)
+
+
 def generate(element: str, dest: Path) -> dict:
     """Write ``element``'s UPF into ``dest`` with ld1.x (idempotent); {file, generated_by, source_md5}."""
     table = inputs()
@@ -57,7 +68,7 @@ def generate(element: str, dest: Path) -> dict:
     out = {"file": name, "generated_by": "ld1.x from pslibrary's published input (hts/data/pslibrary_us.job)", "source_md5": md5}
     dest.mkdir(parents=True, exist_ok=True)
     stamp = dest / f"{name}.input-md5"
-    if (dest / name).is_file() and stamp.is_file() and stamp.read_text().strip() == md5:
+    if (dest / name).is_file() and stamp.is_file() and stamp.read_text().strip() == f"{md5} {POSTPROCESS}":
         return out
     exe = shutil.which("ld1.x")
     if exe is None:
@@ -68,8 +79,8 @@ def generate(element: str, dest: Path) -> dict:
     made = work / name
     if run.returncode != 0 or not made.is_file():
         raise ValueError(f"ld1.x failed for {element}: {(run.stdout + run.stderr).strip().splitlines()[-1:]}")
-    made.write_text(wrap_long_lines(made.read_text()))
+    made.write_text(set_generation_date(wrap_long_lines(made.read_text()), DATE_UNSET))
     made.replace(dest / name)  # atomic within the directory: a half-written file is never used
-    stamp.write_text(md5 + "\n")
+    stamp.write_text(f"{md5} {POSTPROCESS}\n")
     shutil.rmtree(work, ignore_errors=True)
     return out

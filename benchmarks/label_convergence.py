@@ -8,6 +8,9 @@ Resumable: one JSON line per (configuration id, k spacing, cutoff scale) in docs
         --k-spacing 0.2 0.35      (stored labels: the one at the label's own spacing is not computed again)
 
 Last line: ``coarsest_ok_k_spacing=X de_meV=.. df_eV_A=.. dp_GPa=..`` (deviations of that spacing from the densest).
+With ``--phase-differences`` (stored labels of one element's phases at one volume, say), each label's energy per atom
+relative to the lowest one at the densest spacing is printed per spacing; last line then
+``largest_phase_difference_change_meV=X`` (the most that any such difference moves from the densest spacing).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def _row(config_id: str, k_spacing: float, label: dict) -> dict:
                                      "wall_s", "ecutwfc_Ry")}}
 
 
-def converge(c, spacings: list[float], nprocs: int, rows: list[dict], stored: dict | None = None) -> None:
+def converge(c, spacings: list[float], nprocs: int, rows: list[dict], stored: dict | None = None) -> dict:
     """Label configuration ``c`` at each k spacing (rows already in ``OUT`` or the ``stored`` label are reused) and
     print each spacing's deviations from the densest."""
     res = {}
@@ -69,6 +72,21 @@ def converge(c, spacings: list[float], nprocs: int, rows: list[dict], stored: di
             best = (ks, d)
     ks, d = best
     print(f"coarsest_ok_k_spacing={ks} " + " ".join(f"{k}={v:.3f}" for k, v in d.items()))
+    return res
+
+
+def phase_differences(results: dict[str, dict[float, dict]], names: dict[str, str]) -> float:
+    """Print each label's energy per atom (meV) above the lowest one at the densest spacing, per spacing; return the
+    largest change of such a difference from the densest spacing."""
+    per_atom = {i: {ks: 1000 * r["energy_eV"] / r["n_atoms"] for ks, r in res.items()} for i, res in results.items()}
+    dense = min(min(v) for v in per_atom.values())
+    ref = min(per_atom, key=lambda i: per_atom[i][dense])
+    worst = 0.0
+    for ks in sorted({k for v in per_atom.values() for k in v}):
+        diffs = {i: v[ks] - per_atom[ref][ks] for i, v in per_atom.items() if ks in v and ks in per_atom[ref]}
+        worst = max([worst] + [abs(d - (per_atom[i][dense] - per_atom[ref][dense])) for i, d in diffs.items()])
+        print(f"k spacing {ks}: above {names[ref]} (meV/atom) " + ", ".join(f"{names[i]} {d:+.1f}" for i, d in diffs.items()))
+    return worst
 
 
 def main() -> None:
@@ -80,6 +98,8 @@ def main() -> None:
     ap.add_argument("--ids", nargs="+", default=[], help="label ids in --labels")
     ap.add_argument("--k-spacing", nargs="+", type=float, default=[0.25, 0.35, 0.45])
     ap.add_argument("--nprocs", type=int, default=1)
+    ap.add_argument("--phase-differences", action="store_true",
+                    help="also print the --ids' energies relative to the lowest, per spacing")
     args = ap.parse_args()
     rows = [json.loads(x) for x in OUT.read_text().splitlines() if x.strip()] if OUT.exists() else []
     if args.labels:
@@ -89,10 +109,12 @@ def main() -> None:
         missing = sorted(set(args.ids) - set(by_id))
         if missing:
             raise SystemExit(f"{args.labels}: no ok label {', '.join(missing)}")
-        for i in args.ids:
-            r = by_id[i]
-            converge(SimpleNamespace(structure=r["structure"], id=i, origin=r["origin"]), args.k_spacing, args.nprocs,
-                     rows, r)
+        results = {i: converge(SimpleNamespace(structure=by_id[i]["structure"], id=i, origin=by_id[i]["origin"]),
+                               args.k_spacing, args.nprocs, rows, by_id[i]) for i in args.ids}
+        if args.phase_differences:
+            names = {i: f"{by_id[i]['formula']} {by_id[i]['origin'].get('phase') or by_id[i]['origin'].get('prototype')}"
+                     for i in args.ids}
+            print(f"largest_phase_difference_change_meV={phase_differences(results, names):.1f}")
         return
     if not (args.element and args.formula):
         raise SystemExit("give --element and --formula, or --labels and --ids")

@@ -501,3 +501,20 @@ def test_robust_vinet_fit_holds_the_bulk_of_scattered_points():
     robust, plain = fit_vinet(v, p, robust=True), fit_vinet(v, p)
     assert robust.volume(150.0) == pytest.approx(true.volume(150.0), rel=0.02)
     assert abs(plain.volume(150.0) / true.volume(150.0) - 1) > 0.05
+
+
+def test_phase_differences_at_each_k_spacing_by_hand(capsys):
+    """label_convergence --phase-differences: energies per atom above the lowest phase at the densest spacing; the
+    largest change of a difference from the densest spacing (b: +50 meV/atom at 0.2, +120 at 0.35: 70)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from label_convergence import phase_differences
+
+    results = {"a": {0.2: {"energy_eV": -10.0, "n_atoms": 1}, 0.35: {"energy_eV": -10.05, "n_atoms": 1}},
+               "b": {0.2: {"energy_eV": -19.9, "n_atoms": 2}, 0.35: {"energy_eV": -19.86, "n_atoms": 2}}}
+    assert phase_differences(results, {"a": "Sr bcc", "b": "Sr hcp"}) == pytest.approx(70.0)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["k spacing 0.2: above Sr bcc (meV/atom) Sr bcc +0.0, Sr hcp +50.0",
+                   "k spacing 0.35: above Sr bcc (meV/atom) Sr bcc +0.0, Sr hcp +120.0"]

@@ -35,9 +35,10 @@ def ld1_stamp(day: datetime.date) -> str:
 def recorded_md5s(label_files: list[str], verify_file: Path) -> dict[str, dict[str, int]]:
     """{element: {md5: number of labels or checks recording it}} of the psl-us-pbe files."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    from hts.label.run import read_rows
+
     for f in label_files:
-        for line in Path(f).read_text().splitlines():
-            r = json.loads(line)
+        for r in read_rows(f):
             if (r.get("settings") or {}).get("family", "psl-us-pbe") != "psl-us-pbe":
                 continue
             for el, md5 in (r.get("pseudopotentials_md5") or {}).items():
@@ -51,10 +52,12 @@ def recorded_md5s(label_files: list[str], verify_file: Path) -> dict[str, dict[s
 
 
 def trace(upf: str, md5s: set[str], since: datetime.date, until: datetime.date) -> dict[str, str]:
-    """{md5: day} for each of ``md5s`` that ``upf`` gives with some day's stamp in [since, until]."""
+    """{md5: day} for each of ``md5s`` that ``upf`` gives with some day's stamp in [since, until], or as it is
+    (``upf`` with the stamp unset, as hts writes it since session 51: day ``"unset"``)."""
     from hts.dft.ld1 import set_generation_date
 
-    found, day = {}, since
+    undated = hashlib.md5(upf.encode()).hexdigest()
+    found, day = ({undated: "unset"} if undated in md5s else {}), since
     while day <= until and len(found) < len(md5s):
         h = hashlib.md5(set_generation_date(upf, ld1_stamp(day)).encode()).hexdigest()
         if h in md5s:

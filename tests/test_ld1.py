@@ -82,6 +82,9 @@ def test_files_do_not_depend_on_the_day_and_old_files_are_traced_to_theirs(tmp_p
     md5 = hashlib.md5(old.encode()).hexdigest()
     other = hashlib.md5(old.replace("PBE", "PW91", 1).encode()).hexdigest()
     assert trace(text, {md5, other}, datetime.date(2026, 12, 1), datetime.date(2026, 12, 31)) == {md5: "2026-12-07"}
+    undated = hashlib.md5(text.encode()).hexdigest()  # a label made since: the file as hts writes it
+    assert trace(text, {undated, md5}, datetime.date(2026, 12, 1), datetime.date(2026, 12, 31)) == {
+        undated: "unset", md5: "2026-12-07"}
     stamp = tmp_path / "a" / f"{name}.input-md5"
     stamp.write_text(stamp.read_text().split()[0] + "\n")  # a cache made before the date was unset
     (tmp_path / "a" / name).write_text(old)

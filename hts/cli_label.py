@@ -13,9 +13,15 @@ def _cmd_label(args) -> int:
 
     from hts.cli_common import store_from_args
     from hts.label.configurations import label_configurations
-    from hts.label.dft import LabelSettings
-    from hts.label.run import export_labels, run_labels
 
+    if args.relabel:
+        return _relabel(args)
+    args.pressures = args.pressures or [50.0, 150.0, 300.0]
+    args.sources = args.sources or ["element", "prototype"]
+    if not set(args.sources) <= {"element", "prototype", "ternary"}:
+        print("hts label: --sources candidate and soft_mode pick labels to make again (--relabel); "
+              "use --campaign or --soft-modes to make new ones", file=sys.stderr)
+        return 2
     if not all(math.isfinite(p) and 0 <= p <= 1000 for p in args.pressures):
         print("hts label: --pressures must be finite numbers in [0, 1000] GPa", file=sys.stderr)
         return 2
@@ -64,8 +70,6 @@ def _cmd_label(args) -> int:
         configs = label_configurations(args.elements, args.pressures, strains=tuple(args.strains),
                                        rattle_A=args.rattle_A, n_rattle=args.n_rattle,
                                        supercell_min_length_A=args.supercells, **cells) if args.elements else []
-    settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
-                             nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
     store = store_from_args(args, must_exist=bool(args.campaign))
     try:
         if args.campaign:
@@ -78,23 +82,64 @@ def _cmd_label(args) -> int:
             configs += candidate_configurations(docs, strains=(0.0,), rattle_A=args.rattle_A, n_rattle=args.n_rattle,
                                                 max_atoms=args.max_atoms, supercell_min_length_A=args.supercells)
             print(f"{len(docs)} {args.candidates} candidates of campaign {args.campaign}", file=sys.stderr)
-        def show(doc):
-            what = f"P {doc.get('pressure_GPa', float('nan')):.1f} GPa, {doc['wall_s']:.0f} s" if doc["status"] == "ok" \
-                else f"FAILED {doc['failure']['kind']}: {doc['failure']['message'][:80]}"
-            print(f"{doc['id']} {doc['formula']:>8} ({doc['n_atoms']} atoms, target {doc['target_pressure_GPa']:g} GPa): "
-                  f"{what}", flush=True)
-
-        print(f"{len(configs)} configurations; labelling at most {args.limit or 'all'} not yet in {store.description}",
-              file=sys.stderr)
-        counts = run_labels(store, configs, settings, Path(args.workdir), args.limit,
-                            Path(args.export) if args.export else None, progress=show)
-        if args.export:
-            n = export_labels(store, Path(args.export))
-            print(f"{n} labels in {args.export}", file=sys.stderr)
+        return _label(store, configs, args)
     finally:
         store.close()
+
+
+def _show(doc: dict) -> None:
+    what = f"P {doc.get('pressure_GPa', float('nan')):.1f} GPa, {doc['wall_s']:.0f} s" if doc["status"] == "ok" \
+        else f"FAILED {doc['failure']['kind']}: {doc['failure']['message'][:80]}"
+    print(f"{doc['id']} {doc['formula']:>8} ({doc['n_atoms']} atoms, target {doc['target_pressure_GPa']:g} GPa): "
+          f"{what}", flush=True)
+
+
+def _label(store, configs, args) -> int:
+    """Label ``configs`` the store lacks at the command's settings, export, and print this run's counts."""
+    from hts.label.dft import LabelSettings
+    from hts.label.run import export_labels, run_labels
+
+    settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
+                             nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
+    print(f"{len(configs)} configurations; labelling at most {args.limit or 'all'} not yet in {store.description} "
+          f"at these settings", file=sys.stderr)
+    counts = run_labels(store, configs, settings, Path(args.workdir), args.limit,
+                        Path(args.export) if args.export else None, progress=_show)
+    if args.export:
+        n = export_labels(store, Path(args.export))
+        print(f"{n} labels in {args.export}", file=sys.stderr)
     print("this run: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing left to label"))
     return 0
+
+
+def _relabel(args) -> int:
+    """``--relabel FILE``: the labels of FILE (filtered) made again where theirs are coarser, replacing them there."""
+    from hts.cli_common import store_from_args
+    from hts.label.configurations import relabel_configurations
+    from hts.label.run import read_rows
+
+    if args.campaign or args.soft_modes:
+        print("hts label: --relabel takes its cells from the label file; not with --campaign or --soft-modes",
+              file=sys.stderr)
+        return 2
+    if not Path(args.relabel).is_file():
+        print(f"hts label: no label file {args.relabel} (--relabel)", file=sys.stderr)
+        return 2
+    if args.export and Path(args.export).resolve() != Path(args.relabel).resolve():
+        print("hts label: --relabel replaces the labels in its own file; leave out --export", file=sys.stderr)
+        return 2
+    args.export = args.relabel
+    try:
+        configs = relabel_configurations(read_rows(Path(args.relabel)), args.elements, args.pressures,
+                                         args.sources)
+    except ValueError as exc:
+        print(f"hts label: {exc}", file=sys.stderr)
+        return 2
+    store = store_from_args(args, must_exist=False)
+    try:
+        return _label(store, configs, args)
+    finally:
+        store.close()
 
 
 def add_label_command(sub, add_store_args) -> None:
@@ -104,7 +149,11 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--campaign", help="also label this campaign's relaxed candidates (in the same store)")
     p.add_argument("--candidates", choices=["uncertain", "relaxed"], default="uncertain",
                    help="with --campaign: those the committee marked relax.uncertain (default), or every relaxed one")
-    p.add_argument("--pressures", nargs="+", type=float, default=[50, 150, 300], help="GPa")
+    p.add_argument("--pressures", nargs="+", type=float, default=None, help="GPa (default 50 150 300)")
+    p.add_argument("--relabel", default=None, metavar="FILE",
+                   help="label again the labels of FILE made at a coarser k spacing (or lower cutoffs) than asked for, "
+                        "on their own cells, and replace them in FILE; --elements (labels of these elements only), "
+                        "--pressures and --sources pick which")
     p.add_argument("--strains", nargs="+", type=float, default=[-0.1, 0.0, 0.1], help="volume strains around V(P)")
     p.add_argument("--rattle-A", type=float, default=0.05)
     p.add_argument("--n-rattle", type=int, default=1)
@@ -118,10 +167,11 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--amplitudes", nargs="+", type=float, default=[0.05, 0.1, 0.2],
                    help="A, largest atomic displacement of each frozen phonon (--soft-modes)")
     p.add_argument("--no-prototypes", action="store_true", help="element and H phases only")
-    p.add_argument("--sources", nargs="+", choices=["element", "prototype", "ternary"],
-                   default=["element", "prototype"],
+    p.add_argument("--sources", nargs="+", choices=["element", "prototype", "ternary", "candidate", "soft_mode"],
+                   default=None,
                    help="element (and H) phases, binary hydride prototypes, ternary ones (two metals on a prototype's "
-                        "metal sites); default: element prototype")
+                        "metal sites); default: element prototype. With --relabel also candidate and soft_mode "
+                        "(default: every source)")
     p.add_argument("--volumes", choices=["calibrated", "estimate"], default="calibrated",
                    help="volume at pressure: fitted to the labels already in --export (default), or a-priori")
     p.add_argument("--volume-labels", default=None, metavar="FILE",

@@ -518,3 +518,71 @@ def test_phase_differences_at_each_k_spacing_by_hand(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out == ["k spacing 0.2: above Sr bcc (meV/atom) Sr bcc +0.0, Sr hcp +50.0",
                    "k spacing 0.35: above Sr bcc (meV/atom) Sr bcc +0.0, Sr hcp +120.0"]
+
+
+def test_coarser_labels_are_made_again_and_replace_the_old(tmp_path, monkeypatch, capsys):
+    """A label made at a coarser k spacing than asked for is made again on its own cell and replaces the old one,
+    in the store and in the file; equal or finer ones are kept, and a finer file row replaces a coarser store one."""
+    import hts.label.dft
+    from hts.cli import main
+    from hts.label.dft import LabelSettings
+    from hts.label.run import covers, export_labels, import_labels, read_rows, run_labels
+    from hts.store.store import open_store
+
+    made = []
+
+    def fake_scf(c, settings, wd, family=None):  # pw.x's place: the energy records the k spacing it was made at
+        made.append((c.id, settings.k_spacing_invA))
+        s = c.structure
+        return {"id": c.id, "origin": c.origin, "formula": s.composition.reduced_formula, "n_atoms": len(s),
+                "elements": sorted(e.symbol for e in s.composition.elements), "structure": s.as_dict(),
+                "target_pressure_GPa": c.origin.get("pressure_GPa"), "settings": settings.as_dict(), "status": "ok",
+                "energy_eV": -settings.k_spacing_invA, "forces_eV_A": [[0.0] * 3] * len(s), "pressure_GPa": 1.0,
+                "stress_GPa": (-np.eye(3)).tolist(), "k_mesh": [1, 1, 1], "wall_s": 0.0}
+
+    monkeypatch.setattr(hts.label.dft, "scf_label", fake_scf)
+    coarse, fine = LabelSettings(k_spacing_invA=0.35), LabelSettings(k_spacing_invA=0.2)
+    assert covers({"settings": fine.as_dict()}, coarse) and not covers({"settings": coarse.as_dict()}, fine)
+    assert not covers({"settings": {**fine.as_dict(), "family": "gth-pbe"}}, coarse)
+    configs = label_configurations(["Li", "Be"], [100.0, 200.0], strains=(0.0,), prototypes=False)
+    li = [c for c in configs if c.origin.get("element") == "Li" and c.origin["pressure_GPa"] == 100.0]
+    export = tmp_path / "labels.jsonl"
+    store = open_store(tmp_path / "st").connect()
+    assert run_labels(store, configs, coarse, tmp_path / "wd", export=export) == {"ok": len(configs)}
+    assert run_labels(store, configs, coarse, tmp_path / "wd", export=export) == {}  # same settings: nothing again
+    store.close()
+    made.clear()
+
+    # hts label --relabel: Li's element labels at 100 GPa only, on their own cells, replaced in the file
+    argv = ["label", "--store", str(tmp_path / "st"), "--relabel", str(export), "--elements", "Li",
+            "--pressures", "100", "--sources", "element", "--k-spacing", "0.2", "--workdir", str(tmp_path / "wd")]
+    assert main(argv) == 0
+    assert sorted(i for i, _ in made) == sorted(c.id for c in li) and {k for _, k in made} == {0.2}
+    assert f"this run: ok={len(li)}" in capsys.readouterr().out
+    rows = {r["id"]: r for r in read_rows(export)}
+    assert len(rows) == len(configs)  # replaced, none added
+    for c in configs:
+        want = 0.2 if c in li else 0.35
+        assert rows[c.id]["settings"]["k_spacing_invA"] == want and rows[c.id]["energy_eV"] == -want
+        assert np.allclose(rows[c.id]["positions_A"], c.structure.cart_coords, atol=1e-6)
+    made.clear()
+    assert main(argv) == 0 and made == []  # now as fine as asked: kept
+    assert main(argv[:-4] + ["--k-spacing", "0.3", "--workdir", str(tmp_path / "wd")]) == 0 and made == []
+
+    # another machine whose store has the coarse labels: the repository's finer rows replace them on import
+    other = open_store(tmp_path / "st2").connect()
+    coarse_rows = [{**r, "settings": coarse.as_dict(), "energy_eV": -0.35} for r in rows.values()]
+    other.labels.update(coarse_rows)
+    assert import_labels(other, export) == len(li)
+    assert import_labels(other, export) == 0
+    export_labels(other, tmp_path / "again.jsonl")
+    assert read_rows(tmp_path / "again.jsonl") == read_rows(export)
+    other.close()
+
+    assert main(["label", "--store", str(tmp_path / "st"), "--relabel", str(tmp_path / "none.jsonl")]) == 2
+    assert "no label file" in capsys.readouterr().err
+    assert main(["label", "--store", str(tmp_path / "st"), "--relabel", str(export), "--export",
+                 str(tmp_path / "x.jsonl")]) == 2
+    assert "replaces the labels in its own file" in capsys.readouterr().err and not (tmp_path / "x.jsonl").exists()
+    assert main(["label", "--store", str(tmp_path / "s3"), "--elements", "Li", "--sources", "candidate"]) == 2
+    assert "pick labels to make again (--relabel)" in capsys.readouterr().err

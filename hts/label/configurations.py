@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pymatgen.core import Structure
 
-__all__ = ["LabelConfig", "candidate_configurations", "label_configurations"]
+__all__ = ["LabelConfig", "candidate_configurations", "label_configurations", "relabel_configurations"]
 
 PROTOTYPE_RULES = ("identity", "z_neighbour", "same_group")  # substitutions that make label prototypes
 
@@ -141,4 +141,23 @@ def candidate_configurations(docs: list[dict], strains=(0.0,), rattle_A: float =
         cell = _supercell(s, origin, supercell_min_length_A, max_atoms)
         if cell is not None:
             out += _variants(*cell, d["pressure_GPa"], strains, rattle_A, n_rattle)
+    return out
+
+
+def relabel_configurations(rows: list[dict], elements=None, pressures=None, sources=None) -> list[LabelConfig]:
+    """The configurations of exported label rows (their own cells and origins, so their own ids), to be labelled
+    again at finer settings. ``elements``: only labels made of these elements alone or together; ``pressures``: only
+    these target pressures (GPa); ``sources``: only these origins (element, prototype, ternary, candidate, ...)."""
+    out = []
+    for r in rows:
+        if elements is not None and not set(r["elements"]) <= set(elements):
+            continue
+        if pressures is not None and not any(abs((r.get("target_pressure_GPa") or -1.0) - p) < 1e-6 for p in pressures):
+            continue
+        if sources is not None and r["origin"].get("source") not in sources:
+            continue
+        c = LabelConfig(Structure(r["lattice_A"], r["species"], r["positions_A"], coords_are_cartesian=True), r["origin"])
+        if c.id != r["id"]:
+            raise ValueError(f"label {r['id']}: its origin hashes to {c.id}; not a label hts made")
+        out.append(c)
     return out

@@ -1,6 +1,7 @@
 """Label configurations with pw.x, resumably: each label is written to the store's ``labels`` collection as it
 finishes (failures too), a rerun skips what is there, and the labels are exported to one JSON-lines file
-(sorted by id, atomically replaced) that the repository keeps as the potential's training data."""
+(sorted by id, atomically replaced) that the repository keeps as the potential's training data. A label made with
+a coarser k spacing (or lower cutoffs) than asked for is made again and replaces the old one."""
 
 from __future__ import annotations
 
@@ -10,11 +11,19 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-__all__ = ["export_labels", "import_labels", "read_rows", "run_labels"]
+__all__ = ["covers", "export_labels", "import_labels", "read_rows", "run_labels"]
 
 EXPORT_FIELDS = ("id", "origin", "formula", "elements", "n_atoms", "target_pressure_GPa", "status", "energy_eV",
                  "forces_eV_A", "stress_GPa", "pressure_GPa", "ecutwfc_Ry", "ecutrho_Ry", "k_mesh", "settings",
                  "qe_version", "wall_s", "failure")
+
+
+def covers(label: dict, settings) -> bool:
+    """Whether a stored label is as good as the one ``settings`` would make: the same pseudopotential family, a k
+    spacing no coarser and cutoffs no lower."""
+    s = label.get("settings") or {}
+    return (s.get("family") == settings.family and s.get("k_spacing_invA", float("inf")) <= settings.k_spacing_invA + 1e-9
+            and s.get("ecut_scale", 1.0) >= settings.ecut_scale - 1e-9)
 
 
 def run_labels(store, configs, settings, workdir: Path, limit: int | None = None, export: Path | None = None,
@@ -24,8 +33,8 @@ def run_labels(store, configs, settings, workdir: Path, limit: int | None = None
 
     if export and Path(export).exists():  # labels made elsewhere (the repository's file) are not made again
         import_labels(store, Path(export))
-    have = {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}, "settings.family": settings.family},
-                                                properties=["id"])}  # a label of another family is made again
+    have = {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}}, properties=["id", "settings"])
+            if covers(d, settings)}  # one of another family, a coarser k mesh or lower cutoffs is made again
     todo = sorted((c for c in configs if c.id not in have), key=lambda c: (len(c.structure), c.id))[:limit]
     counts: Counter = Counter()
     for i, c in enumerate(todo, 1):
@@ -48,12 +57,19 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def import_labels(store, path: Path) -> int:
-    """Labels of an exported file that the store lacks, put into it; returns how many."""
+    """Labels of an exported file that the store lacks, or finer than the store's (same family, denser k mesh), put
+    into it; returns how many."""
     rows = read_rows(path)
-    have = {d["id"] for d in store.labels.query({"id": {"$in": [r["id"] for r in rows]}}, properties=["id"])}
-    new = [r for r in rows if r["id"] not in have]
+    have = {d["id"]: d for d in store.labels.query({"id": {"$in": [r["id"] for r in rows]}}, properties=["id", "settings"])}
+    new = [r for r in rows if r["id"] not in have or _finer(r, have[r["id"]])]
     store.labels.update(new)
     return len(new)
+
+
+def _finer(a: dict, b: dict) -> bool:
+    """Label ``a`` made with the same family as ``b`` on a strictly denser k mesh."""
+    sa, sb = a.get("settings") or {}, b.get("settings") or {}
+    return sa.get("family") == sb.get("family") and sa.get("k_spacing_invA", 1e9) < sb.get("k_spacing_invA", 1e9) - 1e-9
 
 
 def _compact(doc: dict) -> dict:

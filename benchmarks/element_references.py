@@ -12,6 +12,9 @@ pressure, trial cells' md5) and per DFT relaxation in docs/data/element_referenc
     python benchmarks/element_references.py --models chgnet data/potential/model --elements H S Ca Y La Mg Sr Ba \
         --pressures 150 250
 
+``--k-spacing`` sets pw.x's k spacing (default the labels' 0.35/A); the pw.x rows of each spacing are kept and read
+apart, so the phase order and volumes can be checked against a denser mesh.
+
 Last line: ``model=NAME collapsed=K/N max_volume_error_pct=X lowest_phase_agrees=A/B`` for the last model named (K
 collapsed phases of N; X the largest |dV| of its lowest-enthalpy phases against pw.x; A of the B element-pressure
 pairs whose every phase pw.x has relaxed have the model's lowest phase equal to pw.x's).
@@ -31,6 +34,7 @@ warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "data" / "element_references.jsonl"
 COLLAPSE = 0.8
+LABEL_K = 0.35  # 1/A, the labels' k spacing since session 14
 
 
 def rows() -> list[dict]:
@@ -89,10 +93,12 @@ def main() -> None:
     ap.add_argument("--nprocs", type=int, default=1)
     ap.add_argument("--no-dft", action="store_true", help="the MLIP side only")
     ap.add_argument("--all-phases", action="store_true", help="pw.x relaxes every trial phase (the phase order)")
+    ap.add_argument("--k-spacing", type=float, default=LABEL_K,
+                    help=f"pw.x's k spacing, 1/A (default {LABEL_K}, the labels'; rows of each spacing kept apart)")
     args = ap.parse_args()
     volumes = CalibratedVolumes.from_labels(read_labels(Path(args.labels), "psl-us-pbe"))
     done = rows()
-    settings = LabelSettings(k_spacing_invA=0.35, nprocs=args.nprocs, timeout_s=3600)
+    settings = LabelSettings(k_spacing_invA=args.k_spacing, nprocs=args.nprocs, timeout_s=3600)
     for model in args.models:
         wid = weights_md5(model)
         for el in args.elements:
@@ -107,18 +113,20 @@ def main() -> None:
                 if args.no_dft:
                     continue
                 todo = list(row["phases"]) if args.all_phases else [row["lowest"]] if row["lowest"] else []
-                relaxed = dft_by_phase(done, el, p)
+                relaxed = dft_by_phase(done, el, p, args.k_spacing)
                 for phase in todo:
                     if phase in relaxed:  # a failed pw.x relaxation is tried again
                         continue
                     dkey = {"kind": "dft", "element": el, "pressure_GPa": p, "phase": phase}
+                    if args.k_spacing != LABEL_K:  # rows without a spacing were made at the labels' 0.35/A
+                        dkey["k_spacing_invA"] = args.k_spacing
                     s = start_structure(row["phases"][phase], el, p, phase)
-                    wd = Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{phase.replace('/', '_')}"
+                    wd = Path("/tmp/hts_element_refs") / f"{el}-{p:g}-{phase.replace('/', '_')}-k{args.k_spacing:g}"
                     res = vc_relax(s, p, settings, wd)
                     d = dkey | {k: v for k, v in res.items() if k != "structure"}
                     write(d)
                     done.append(d)
-    summarize(args.models[-1], args.elements, args.pressures, done)
+    summarize(args.models[-1], args.elements, args.pressures, done, args.k_spacing)
 
 
 def start_structure(entry: dict, element: str, p: float, phase: str):
@@ -136,24 +144,26 @@ def start_structure(entry: dict, element: str, p: float, phase: str):
     return s
 
 
-def dft_by_phase(done: list[dict], element: str, p: float) -> dict[str, dict]:
-    """The successful pw.x rows of ``element`` at ``p``, by phase (the first where a phase has several)."""
+def dft_by_phase(done: list[dict], element: str, p: float, k_spacing: float = LABEL_K) -> dict[str, dict]:
+    """The successful pw.x rows of ``element`` at ``p`` and ``k_spacing``, by phase (the first where a phase has
+    several)."""
     out: dict[str, dict] = {}
     for r in done:
-        if r.get("kind") == "dft" and r["element"] == element and r["pressure_GPa"] == p and r.get("ok"):
+        if (r.get("kind") == "dft" and r["element"] == element and r["pressure_GPa"] == p and r.get("ok")
+                and abs(r.get("k_spacing_invA", LABEL_K) - k_spacing) < 1e-9):
             out.setdefault(r["phase"], r)
     return out
 
 
-def dft_lowest(done: list[dict], element: str, p: float, phases) -> str | None:
+def dft_lowest(done: list[dict], element: str, p: float, phases, k_spacing: float = LABEL_K) -> str | None:
     """pw.x's lowest-enthalpy phase of ``phases`` when pw.x has relaxed every one of them, else None."""
-    dft = dft_by_phase(done, element, p)
+    dft = dft_by_phase(done, element, p, k_spacing)
     if not set(phases) <= set(dft):
         return None
     return min(phases, key=lambda ph: dft[ph]["enthalpy_eV_per_atom"])
 
 
-def summarize(model: str, elements, pressures, done: list[dict]) -> None:
+def summarize(model: str, elements, pressures, done: list[dict], k_spacing: float = LABEL_K) -> None:
     from hts.relax.mlip import weights_md5
 
     n = collapsed = agree = ordered = 0
@@ -169,13 +179,13 @@ def summarize(model: str, elements, pressures, done: list[dict]) -> None:
             n += len(row["phases"])
             collapsed += sum(v["collapsed"] for v in row["phases"].values())
             best = row["lowest"]
-            ref = dft_lowest(done, el, p, row["phases"])
+            ref = dft_lowest(done, el, p, row["phases"], k_spacing)
             if ref is not None:
                 ordered += 1
                 agree += best == ref
                 if best != ref:
                     print(f"{el:3s} {p:5.0f} GPa  lowest {best} but pw.x's lowest is {ref}")
-            dft = dft_by_phase(done, el, p).get(best)
+            dft = dft_by_phase(done, el, p, k_spacing).get(best)
             if best and dft:
                 v = row["phases"][best]["volume_A3_per_atom"]
                 err = 100 * (v - dft["volume_A3_per_atom"]) / dft["volume_A3_per_atom"]

@@ -15,10 +15,10 @@ LABELS = ROOT / "data" / "potential" / "labels.jsonl"
 
 
 def _pwx_volume(element: str, pressure: float, phase: str) -> float:
-    """pw.x vc-relax volume per atom (psl-us-pbe) committed by benchmarks/element_references.py."""
+    """pw.x vc-relax volume per atom (psl-us-pbe, the labels' k spacing) committed by benchmarks/element_references.py."""
     rows = [json.loads(x) for x in (ROOT / "docs" / "data" / "element_references.jsonl").read_text().splitlines()]
     return next(r["volume_A3_per_atom"] for r in rows if r.get("kind") == "dft" and r["element"] == element
-                and r["pressure_GPa"] == pressure and r["phase"] == phase and r.get("ok"))
+                and r["pressure_GPa"] == pressure and r["phase"] == phase and r.get("ok") and "k_spacing_invA" not in r)
 
 
 def test_shipped_model_record_matches_the_committed_labels():
@@ -140,6 +140,12 @@ def test_pwx_puts_molecular_hydrogen_and_bcc_magnesium_lowest_at_150_and_250_GPa
         # Wang and Ma, J. Phys. Chem. C 114, 21745 (2010)): of the trial phases pw.x must put bcc lowest
         assert dft_lowest(done, "Mg", p, ["fcc", "bcc", "hcp", "sc"]) == "bcc"
     assert dft_lowest(done, "H", 150.0, [*phases, "H_fcc"]) is None
+    # rows of a denser k mesh are read apart from the labels' (rows without a spacing: 0.35/A)
+    mine = [{"kind": "dft", "element": "X", "pressure_GPa": 1.0, "phase": ph, "ok": True, "enthalpy_eV_per_atom": e,
+             **({"k_spacing_invA": 0.18} if fine else {})}
+            for ph, e, fine in [("a", 0.0, False), ("b", 0.1, False), ("a", 0.2, True), ("b", 0.1, True)]]
+    assert dft_lowest(mine, "X", 1.0, ["a", "b"]) == "a" and dft_lowest(mine, "X", 1.0, ["a", "b"], 0.18) == "b"
+    assert dft_lowest(mine, "X", 1.0, ["a", "b"], 0.25) is None
 
 
 def test_hydrogen_trial_cells_keep_the_bond_near_the_pwx_volume():

@@ -94,29 +94,36 @@ def _show(doc: dict) -> None:
           f"{what}", flush=True)
 
 
-def _label(store, configs, args) -> int:
-    """Label ``configs`` the store lacks at the command's settings, export, and print this run's counts."""
-    from hts.label.dft import LabelSettings
+def _label(store, configs, args, export_ids: set | None = None) -> int:
+    """Label ``configs`` the store lacks at the command's settings, export (``export_ids``: only those and what the
+    file holds), and print this run's counts."""
     from hts.label.run import export_labels, run_labels
 
-    settings = LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
-                             nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
+    settings = _settings(args)
     print(f"{len(configs)} configurations; labelling at most {args.limit or 'all'} not yet in {store.description} "
           f"at these settings", file=sys.stderr)
     counts = run_labels(store, configs, settings, Path(args.workdir), args.limit,
-                        Path(args.export) if args.export else None, progress=_show)
+                        Path(args.export) if args.export else None, progress=_show, export_ids=export_ids)
     if args.export:
-        n = export_labels(store, Path(args.export))
+        n = export_labels(store, Path(args.export), export_ids)
         print(f"{n} labels in {args.export}", file=sys.stderr)
     print("this run: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing left to label"))
     return 0
 
 
+def _settings(args):
+    from hts.label.dft import LabelSettings
+
+    return LabelSettings(family=args.family, k_spacing_invA=args.k_spacing, ecut_scale=args.ecut_scale,
+                         nprocs=args.nprocs, npool=args.npool, timeout_s=args.timeout_s)
+
+
 def _relabel(args) -> int:
-    """``--relabel FILE``: the labels of FILE (filtered) made again where theirs are coarser, replacing them there."""
+    """``--relabel FILE``: the labels of FILE (filtered) made again where theirs are coarser, replacing them there
+    or, with ``--export OTHER``, written to OTHER (FILE untouched: the labels a shipped model was trained on stay)."""
     from hts.cli_common import store_from_args
     from hts.label.configurations import relabel_configurations
-    from hts.label.run import read_rows
+    from hts.label.run import covers, read_rows
 
     if args.campaign or args.soft_modes:
         print("hts label: --relabel takes its cells from the label file; not with --campaign or --soft-modes",
@@ -125,19 +132,18 @@ def _relabel(args) -> int:
     if not Path(args.relabel).is_file():
         print(f"hts label: no label file {args.relabel} (--relabel)", file=sys.stderr)
         return 2
-    if args.export and Path(args.export).resolve() != Path(args.relabel).resolve():
-        print("hts label: --relabel replaces the labels in its own file; leave out --export", file=sys.stderr)
-        return 2
-    args.export = args.relabel
+    into_file = not args.export or Path(args.export).resolve() == Path(args.relabel).resolve()
+    args.export = args.export or args.relabel
+    settings = _settings(args)
     try:
-        configs = relabel_configurations(read_rows(Path(args.relabel)), args.elements, args.pressures,
-                                         args.sources)
+        rows = [r for r in read_rows(Path(args.relabel)) if not covers(r, settings)]
+        configs = relabel_configurations(rows, args.elements, args.pressures, args.sources)
     except ValueError as exc:
         print(f"hts label: {exc}", file=sys.stderr)
         return 2
     store = store_from_args(args, must_exist=False)
     try:
-        return _label(store, configs, args)
+        return _label(store, configs, args, None if into_file else {c.id for c in configs})
     finally:
         store.close()
 
@@ -152,8 +158,8 @@ def add_label_command(sub, add_store_args) -> None:
     p.add_argument("--pressures", nargs="+", type=float, default=None, help="GPa (default 50 150 300)")
     p.add_argument("--relabel", default=None, metavar="FILE",
                    help="label again the labels of FILE made at a coarser k spacing (or lower cutoffs) than asked for, "
-                        "on their own cells, and replace them in FILE; --elements (labels of these elements only), "
-                        "--pressures and --sources pick which")
+                        "on their own cells, and replace them in FILE (or write them to --export, FILE untouched); "
+                        "--elements (labels of these elements only), --pressures and --sources pick which")
     p.add_argument("--strains", nargs="+", type=float, default=[-0.1, 0.0, 0.1], help="volume strains around V(P)")
     p.add_argument("--rattle-A", type=float, default=0.05)
     p.add_argument("--n-rattle", type=int, default=1)

@@ -581,9 +581,23 @@ def test_coarser_labels_are_made_again_and_replace_the_old(tmp_path, monkeypatch
 
     assert main(["label", "--store", str(tmp_path / "st"), "--relabel", str(tmp_path / "none.jsonl")]) == 2
     assert "no label file" in capsys.readouterr().err
-    assert main(["label", "--store", str(tmp_path / "st"), "--relabel", str(export), "--export",
-                 str(tmp_path / "x.jsonl")]) == 2
-    assert "replaces the labels in its own file" in capsys.readouterr().err and not (tmp_path / "x.jsonl").exists()
+    # --export OTHER: the finer labels go there and FILE stays as it was (a shipped model's training data); read
+    # together, the finer label of an id wins whatever the order of the files
+    from hts.potential.finetune import read_label_files
+
+    before = export.read_text()
+    made.clear()
+    other_file = tmp_path / "fine.jsonl"
+    argv2 = ["label", "--store", str(tmp_path / "st"), "--relabel", str(export), "--elements", "Be", "--export",
+             str(other_file), "--k-spacing", "0.25", "--workdir", str(tmp_path / "wd")]
+    assert main(argv2) == 0 and export.read_text() == before
+    be = {c.id for c in configs if c.origin.get("element") == "Be"}
+    assert {i for i, _ in made} == be and {r["id"] for r in read_rows(other_file)} == be  # not the whole store
+    for files in ([export, other_file], [other_file, export]):
+        got = {r["id"]: r["settings"]["k_spacing_invA"] for r in read_label_files(files)}
+        assert got == {c.id: 0.2 if c in li else 0.25 if c.id in be else 0.35 for c in configs}
+    made.clear()
+    assert main(argv2) == 0 and made == []  # resumed from OTHER
     assert main(["label", "--store", str(tmp_path / "s3"), "--elements", "Li", "--sources", "candidate"]) == 2
     assert "pick labels to make again (--relabel)" in capsys.readouterr().err
 

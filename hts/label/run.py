@@ -27,8 +27,9 @@ def covers(label: dict, settings) -> bool:
 
 
 def run_labels(store, configs, settings, workdir: Path, limit: int | None = None, export: Path | None = None,
-               export_every: int = 5, progress=None) -> Counter:
-    """Label ``configs`` not yet in ``store.labels`` (cheapest first); returns counts per status of this run."""
+               export_every: int = 5, progress=None, export_ids: set | None = None) -> Counter:
+    """Label ``configs`` not yet in ``store.labels`` (cheapest first); returns counts per status of this run. With
+    ``export_ids`` the exported file holds only those labels (and what it held)."""
     from hts.label.dft import scf_label
 
     if export and Path(export).exists():  # labels made elsewhere (the repository's file) are not made again
@@ -45,7 +46,7 @@ def run_labels(store, configs, settings, workdir: Path, limit: int | None = None
         if doc["status"] == "ok":
             shutil.rmtree(wd, ignore_errors=True)  # a failed run keeps its files to look at
         if export and (i % export_every == 0 or i == len(todo)):
-            export_labels(store, export)
+            export_labels(store, export, export_ids)
         if progress:
             progress(doc)
     return counts
@@ -87,11 +88,14 @@ def _compact(doc: dict) -> dict:
     return out
 
 
-def export_labels(store, path: Path) -> int:
-    """Every label in the store as JSON lines sorted by id; returns how many."""
+def export_labels(store, path: Path, ids: set | None = None) -> int:
+    """Every label in the store (with ``ids``: those and the ones the file holds) as JSON lines sorted by id;
+    returns how many."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    docs = sorted(store.labels.query({}), key=lambda d: d["id"])
+    if ids is not None:
+        ids = set(ids) | ({r["id"] for r in read_rows(path)} if path.exists() else set())
+    docs = sorted((d for d in store.labels.query({}) if ids is None or d["id"] in ids), key=lambda d: d["id"])
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         for d in docs:

@@ -109,14 +109,18 @@ def _paths(paths) -> list[Path]:
 
 def read_label_files(paths, family: str | None = None) -> list[dict]:
     """:func:`read_labels` of one file or several, in order, each label with its file under ``label_file``; a label
-    id in two files is read once (the first)."""
-    out, seen = [], set()
+    id in two files is read once: the one of the finest k spacing (``hts label --relabel``), else the first."""
+    out: dict[str, dict] = {}
     for path in _paths(paths):
         for r in read_labels(path, family):
-            if r["id"] not in seen:
-                seen.add(r["id"])
-                out.append({**r, "label_file": path})
-    return out
+            old = out.get(r["id"])
+            if old is None or _k(r) < _k(old) - 1e-9:
+                out[r["id"]] = {**r, "label_file": path}
+    return list(out.values())
+
+
+def _k(label: dict) -> float:
+    return (label.get("settings") or {}).get("k_spacing_invA") or float("inf")
 
 
 def label_files(meta: dict) -> list[Path]:

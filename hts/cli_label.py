@@ -94,19 +94,18 @@ def _show(doc: dict) -> None:
           f"{what}", flush=True)
 
 
-def _label(store, configs, args, export_ids: set | None = None) -> int:
-    """Label ``configs`` the store lacks at the command's settings, export (``export_ids``: only those and what the
-    file holds), and print this run's counts."""
-    from hts.label.run import export_labels, run_labels
+def _label(store, configs, args, export_only_these: bool = False) -> int:
+    """Label ``configs`` the store lacks at the command's settings, export (``export_only_these``: only theirs and
+    what the file holds), and print this run's counts."""
+    from hts.label.run import read_rows, run_labels
 
     settings = _settings(args)
     print(f"{len(configs)} configurations; labelling at most {args.limit or 'all'} not yet in {store.description} "
           f"at these settings", file=sys.stderr)
     counts = run_labels(store, configs, settings, Path(args.workdir), args.limit,
-                        Path(args.export) if args.export else None, progress=_show, export_ids=export_ids)
+                        Path(args.export) if args.export else None, progress=_show, export_only_these=export_only_these)
     if args.export:
-        n = export_labels(store, Path(args.export), export_ids)
-        print(f"{n} labels in {args.export}", file=sys.stderr)
+        print(f"{len(read_rows(Path(args.export)))} labels in {args.export}", file=sys.stderr)
     print("this run: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing left to label"))
     return 0
 
@@ -143,7 +142,7 @@ def _relabel(args) -> int:
         return 2
     store = store_from_args(args, must_exist=False)
     try:
-        return _label(store, configs, args, None if into_file else {c.id for c in configs})
+        return _label(store, configs, args, export_only_these=not into_file)
     finally:
         store.close()
 

@@ -590,6 +590,8 @@ def test_coarser_labels_are_made_again_and_replace_the_old(tmp_path, monkeypatch
     other_file = tmp_path / "fine.jsonl"
     argv2 = ["label", "--store", str(tmp_path / "st"), "--relabel", str(export), "--elements", "Be", "--export",
              str(other_file), "--k-spacing", "0.25", "--workdir", str(tmp_path / "wd")]
+    assert main([*argv2, "--limit", "1"]) == 0 and len(made) == 1  # stopped part-way: OTHER holds only what is made
+    assert [(r["id"], r["settings"]["k_spacing_invA"]) for r in read_rows(other_file)] == [(made[0][0], 0.25)]
     assert main(argv2) == 0 and export.read_text() == before
     be = {c.id for c in configs if c.origin.get("element") == "Be"}
     assert {i for i, _ in made} == be and {r["id"] for r in read_rows(other_file)} == be  # not the whole store
@@ -629,3 +631,27 @@ def test_one_atom_cell_is_written_with_its_atom_at_the_origin(tmp_path):
     _write_pw_input(tmp_path / "two.in", two, LabelSettings(), Family(), {})
     assert np.allclose(read(tmp_path / "two.in", format="espresso-in").positions, two.cart_coords, atol=1e-6)
     assert np.allclose(one.frac_coords, [[0.013, -0.021, 0.4]])  # the configuration itself is not moved
+
+
+def test_relabel_shift_by_hand():
+    """benchmarks/relabel_shift.py: the change of each label from the coarse to the fine file, per formula; the
+    spread is the largest deviation from the group's mean change."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from relabel_shift import shifts
+
+    def row(i, e, p, f=0.0, n=1, formula="Sr", status="ok"):
+        return {"id": i, "status": status, "energy_eV": e, "pressure_GPa": p, "n_atoms": n, "formula": formula,
+                "forces_eV_A": [[f, 0.0, 0.0]] * n}
+
+    coarse = [row("a", -1.0, 150.0), row("b", -2.0, 160.0), row("c", -4.0, 100.0, n=2, formula="Ba"),
+              row("d", 0.0, 0.0)]
+    fine = [row("a", -1.010, 151.0), row("b", -2.040, 158.5), row("c", -4.002, 100.0, 0.03, n=2, formula="Ba"),
+            row("d", 5.0, 9.0, status="failed"), row("e", 1.0, 1.0)]
+    got = shifts(fine, coarse)
+    assert set(got) == {"Sr", "Ba"} and got["Sr"]["n"] == 2  # the failed and the unmatched label left out
+    assert got["Sr"]["mean_dE_meV"] == pytest.approx(-25.0) and got["Sr"]["spread_meV"] == pytest.approx(15.0)
+    assert got["Sr"]["max_dP_GPa"] == pytest.approx(1.5) and got["Ba"]["mean_dE_meV"] == pytest.approx(-1.0)
+    assert got["Ba"]["spread_meV"] == pytest.approx(0.0) and got["Ba"]["max_dF_eV_A"] == pytest.approx(0.03)

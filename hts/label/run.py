@@ -27,15 +27,15 @@ def covers(label: dict, settings) -> bool:
 
 
 def run_labels(store, configs, settings, workdir: Path, limit: int | None = None, export: Path | None = None,
-               export_every: int = 5, progress=None, export_ids: set | None = None) -> Counter:
-    """Label ``configs`` not yet in ``store.labels`` (cheapest first); returns counts per status of this run. With
-    ``export_ids`` the exported file holds only those labels (and what it held)."""
+               export_every: int = 5, progress=None, export_only_these: bool = False) -> Counter:
+    """Label ``configs`` not yet in ``store.labels`` (cheapest first), exporting every ``export_every`` and at the
+    end; returns counts per status of this run. With ``export_only_these`` the exported file holds only the labels
+    of ``configs`` made at these settings (and what it held), not the rest of the store."""
     from hts.label.dft import scf_label
 
     if export and Path(export).exists():  # labels made elsewhere (the repository's file) are not made again
         import_labels(store, Path(export))
-    have = {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}}, properties=["id", "settings"])
-            if covers(d, settings)}  # one of another family, a coarser k mesh or lower cutoffs is made again
+    have = _made(store, configs, settings)  # one of another family, a coarser k mesh or lower cutoffs is made again
     todo = sorted((c for c in configs if c.id not in have), key=lambda c: (len(c.structure), c.id))[:limit]
     counts: Counter = Counter()
     for i, c in enumerate(todo, 1):
@@ -45,11 +45,19 @@ def run_labels(store, configs, settings, workdir: Path, limit: int | None = None
         counts[doc["status"]] += 1
         if doc["status"] == "ok":
             shutil.rmtree(wd, ignore_errors=True)  # a failed run keeps its files to look at
-        if export and (i % export_every == 0 or i == len(todo)):
-            export_labels(store, export, export_ids)
+        if export and i % export_every == 0:
+            export_labels(store, export, _made(store, configs, settings) if export_only_these else None)
         if progress:
             progress(doc)
+    if export:
+        export_labels(store, export, _made(store, configs, settings) if export_only_these else None)
     return counts
+
+
+def _made(store, configs, settings) -> set[str]:
+    """Ids of ``configs`` whose stored label is as good as ``settings`` make."""
+    return {d["id"] for d in store.labels.query({"id": {"$in": [c.id for c in configs]}}, properties=["id", "settings"])
+            if covers(d, settings)}
 
 
 def read_rows(path: Path) -> list[dict]:

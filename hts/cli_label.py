@@ -128,6 +128,12 @@ def _relabel(args) -> int:
         print("hts label: --relabel takes its cells from the label file; not with --campaign or --soft-modes",
               file=sys.stderr)
         return 2
+    from pymatgen.core import Element
+
+    bad = [e for e in args.elements or [] if not Element.is_valid_symbol(e)]
+    if bad:
+        print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
+        return 2
     if not Path(args.relabel).is_file():
         print(f"hts label: no label file {args.relabel} (--relabel)", file=sys.stderr)
         return 2

@@ -581,6 +581,8 @@ def test_coarser_labels_are_made_again_and_replace_the_old(tmp_path, monkeypatch
 
     assert main(["label", "--store", str(tmp_path / "st"), "--relabel", str(tmp_path / "none.jsonl")]) == 2
     assert "no label file" in capsys.readouterr().err
+    assert main(["label", "--store", str(tmp_path / "st"), "--relabel", str(export), "--elements", "Xx"]) == 2
+    assert "unknown element(s) ['Xx']" in capsys.readouterr().err
     # --export OTHER: the finer labels go there and FILE stays as it was (a shipped model's training data); read
     # together, the finer label of an id wins whatever the order of the files
     from hts.potential.finetune import read_label_files

@@ -40,7 +40,8 @@ def _write_pw_input(path: Path, structure, settings: LabelSettings, family, extr
     """Write a pw.x input for ``structure`` with the label settings (the family's cutoffs x ecut_scale, the k
     spacing, smearing, forces and stress) and the namelist entries of ``extra``; {ecutwfc_Ry, ecutrho_Ry, k_mesh}.
     A one-atom cell is written with its atom at the origin (the same crystal): off it, the symmetry operations need
-    fractional translations that pw.x discards, and it sums over every k point (1099 instead of about 80 at 0.18/A)."""
+    fractional translations that pw.x discards, and it finds no symmetry (a rattled one-atom Ba cell at 0.18/A: 1099 k
+    points, where the cubic cell's 16x16x16 mesh has 165 irreducible ones)."""
     from ase.io.espresso import write_espresso_in
     from pymatgen.io.ase import AseAtomsAdaptor
 

@@ -35,15 +35,11 @@ def _cmd_label(args) -> int:
         print("hts label: --soft-modes labels element and prototype cells; give --elements, not --campaign",
               file=sys.stderr)
         return 2
-    from pymatgen.core import Element
-
     if not args.elements and not args.campaign:
         print("hts label: give --elements (element and prototype cells) or --campaign (its relaxed candidates)",
               file=sys.stderr)
         return 2
-    bad = [e for e in args.elements or [] if not Element.is_valid_symbol(e)]
-    if bad:
-        print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
+    if not _known_elements(args.elements):
         return 2
     volumes = None
     source = args.volume_labels or args.export
@@ -87,6 +83,16 @@ def _cmd_label(args) -> int:
         store.close()
 
 
+def _known_elements(elements) -> bool:
+    """Whether every symbol given is an element's; else a one-line error."""
+    from pymatgen.core import Element
+
+    bad = [e for e in elements or [] if not Element.is_valid_symbol(e)]
+    if bad:
+        print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
+    return not bad
+
+
 def _show(doc: dict) -> None:
     what = f"P {doc.get('pressure_GPa', float('nan')):.1f} GPa, {doc['wall_s']:.0f} s" if doc["status"] == "ok" \
         else f"FAILED {doc['failure']['kind']}: {doc['failure']['message'][:80]}"
@@ -128,11 +134,7 @@ def _relabel(args) -> int:
         print("hts label: --relabel takes its cells from the label file; not with --campaign or --soft-modes",
               file=sys.stderr)
         return 2
-    from pymatgen.core import Element
-
-    bad = [e for e in args.elements or [] if not Element.is_valid_symbol(e)]
-    if bad:
-        print(f"hts label: unknown element(s) {bad}", file=sys.stderr)
+    if not _known_elements(args.elements):
         return 2
     if not Path(args.relabel).is_file():
         print(f"hts label: no label file {args.relabel} (--relabel)", file=sys.stderr)

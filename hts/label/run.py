@@ -11,18 +11,23 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-__all__ = ["covers", "export_labels", "import_labels", "read_rows", "run_labels"]
+__all__ = ["covers", "export_labels", "import_labels", "k_spacing", "read_rows", "run_labels"]
 
 EXPORT_FIELDS = ("id", "origin", "formula", "elements", "n_atoms", "target_pressure_GPa", "status", "energy_eV",
                  "forces_eV_A", "stress_GPa", "pressure_GPa", "ecutwfc_Ry", "ecutrho_Ry", "k_mesh", "settings",
                  "qe_version", "wall_s", "failure")
 
 
+def k_spacing(label: dict) -> float:
+    """A label's k spacing (1/A); infinite where it records none."""
+    return (label.get("settings") or {}).get("k_spacing_invA") or float("inf")
+
+
 def covers(label: dict, settings) -> bool:
     """Whether a stored label is as good as the one ``settings`` would make: the same pseudopotential family, a k
     spacing no coarser and cutoffs no lower."""
     s = label.get("settings") or {}
-    return (s.get("family") == settings.family and s.get("k_spacing_invA", float("inf")) <= settings.k_spacing_invA + 1e-9
+    return (s.get("family") == settings.family and k_spacing(label) <= settings.k_spacing_invA + 1e-9
             and s.get("ecut_scale", 1.0) >= settings.ecut_scale - 1e-9)
 
 
@@ -77,8 +82,8 @@ def import_labels(store, path: Path) -> int:
 
 def _finer(a: dict, b: dict) -> bool:
     """Label ``a`` made with the same family as ``b`` on a strictly denser k mesh."""
-    sa, sb = a.get("settings") or {}, b.get("settings") or {}
-    return sa.get("family") == sb.get("family") and sa.get("k_spacing_invA", 1e9) < sb.get("k_spacing_invA", 1e9) - 1e-9
+    same = (a.get("settings") or {}).get("family") == (b.get("settings") or {}).get("family")
+    return same and k_spacing(a) < k_spacing(b) - 1e-9
 
 
 def _compact(doc: dict) -> dict:
@@ -101,9 +106,10 @@ def export_labels(store, path: Path, ids: set | None = None) -> int:
     returns how many."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    crit = {}
     if ids is not None:
-        ids = set(ids) | ({r["id"] for r in read_rows(path)} if path.exists() else set())
-    docs = sorted((d for d in store.labels.query({}) if ids is None or d["id"] in ids), key=lambda d: d["id"])
+        crit = {"id": {"$in": sorted(set(ids) | ({r["id"] for r in read_rows(path)} if path.exists() else set()))}}
+    docs = sorted(store.labels.query(crit), key=lambda d: d["id"])
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as f:
         for d in docs:

@@ -110,17 +110,15 @@ def _paths(paths) -> list[Path]:
 def read_label_files(paths, family: str | None = None) -> list[dict]:
     """:func:`read_labels` of one file or several, in order, each label with its file under ``label_file``; a label
     id in two files is read once: the one of the finest k spacing (``hts label --relabel``), else the first."""
+    from hts.label.run import k_spacing
+
     out: dict[str, dict] = {}
     for path in _paths(paths):
         for r in read_labels(path, family):
             old = out.get(r["id"])
-            if old is None or _k(r) < _k(old) - 1e-9:
+            if old is None or k_spacing(r) < k_spacing(old) - 1e-9:
                 out[r["id"]] = {**r, "label_file": path}
     return list(out.values())
-
-
-def _k(label: dict) -> float:
-    return (label.get("settings") or {}).get("k_spacing_invA") or float("inf")
 
 
 def label_files(meta: dict) -> list[Path]:

@@ -16,9 +16,12 @@ LABELS = ROOT / "data" / "potential" / "labels.jsonl"
 
 def _pwx_volume(element: str, pressure: float, phase: str) -> float:
     """pw.x vc-relax volume per atom (psl-us-pbe, the labels' k spacing) committed by benchmarks/element_references.py."""
-    rows = [json.loads(x) for x in (ROOT / "docs" / "data" / "element_references.jsonl").read_text().splitlines()]
-    return next(r["volume_A3_per_atom"] for r in rows if r.get("kind") == "dft" and r["element"] == element
-                and r["pressure_GPa"] == pressure and r["phase"] == phase and r.get("ok") and "k_spacing_invA" not in r)
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from element_references import dft_by_phase, rows
+
+    return dft_by_phase(rows(), element, pressure)[phase]["volume_A3_per_atom"]
 
 
 def test_shipped_model_record_matches_the_committed_labels():
